@@ -1,0 +1,95 @@
+//! Request counters (`GET /__stats`, `POST /__stats/reset`): tests read them to prove what
+//! the gateway sent, such as one batched call instead of fifty single ones.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use axum::{
+    Json,
+    extract::{MatchedPath, Request, State},
+    middleware::Next,
+    response::Response,
+};
+use serde::Serialize;
+
+/// How many recent `traceparent` headers `/__stats` keeps.
+const RECENT_TRACEPARENTS: usize = 64;
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsSnapshot {
+    /// Requests counted since start or the last reset.
+    pub total: u64,
+    /// Requests per route, keyed `METHOD /path/{template}`.
+    pub routes: BTreeMap<String, u64>,
+    /// The latest W3C `traceparent` headers received, oldest first.
+    pub recent_traceparents: VecDeque<String>,
+}
+
+/// The counters of one service.
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    inner: Mutex<StatsSnapshot>,
+}
+
+impl RequestStats {
+    fn lock(&self) -> MutexGuard<'_, StatsSnapshot> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn record(&self, route: String, traceparent: Option<String>) {
+        let mut stats = self.lock();
+        stats.total += 1;
+        *stats.routes.entry(route).or_default() += 1;
+        if let Some(traceparent) = traceparent {
+            if stats.recent_traceparents.len() == RECENT_TRACEPARENTS {
+                stats.recent_traceparents.pop_front();
+            }
+            stats.recent_traceparents.push_back(traceparent);
+        }
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        self.lock().clone()
+    }
+
+    pub fn reset(&self) {
+        *self.lock() = StatsSnapshot::default();
+    }
+}
+
+/// True for the paths that serve tests and operators rather than clients: they are neither
+/// counted nor subject to faults.
+pub fn is_control_path(path: &str) -> bool {
+    path.starts_with("/__") || path == "/health"
+}
+
+/// Middleware: counts every client request by method and route template.
+pub async fn count_requests(
+    State(stats): State<Arc<RequestStats>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !is_control_path(request.uri().path()) {
+        let route = match request.extensions().get::<MatchedPath>() {
+            Some(matched) => format!("{} {}", request.method(), matched.as_str()),
+            None => format!("{} <unmatched>", request.method()),
+        };
+        let traceparent = super::access_log::traceparent(request.headers()).map(str::to_owned);
+        stats.record(route, traceparent);
+    }
+    next.run(request).await
+}
+
+pub async fn get_stats(State(stats): State<Arc<RequestStats>>) -> Json<StatsSnapshot> {
+    Json(stats.snapshot())
+}
+
+pub async fn reset_stats(State(stats): State<Arc<RequestStats>>) -> Json<StatsSnapshot> {
+    stats.reset();
+    Json(stats.snapshot())
+}
