@@ -1,1 +1,95 @@
-fn main() {}
+//! The `switchyard` binary: parses the command line and runs one command.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use switchyard::config::{self, Config};
+
+mod cli;
+
+use cli::{Cli, Command, ConfigArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
+    let mut config = config::load(args.config.as_deref())?;
+    if let Some(schema) = &args.schema {
+        config.schema.path = schema.clone();
+    }
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    Ok(config)
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => {
+            let config = load_config(&args)?;
+            switchyard::telemetry::init(&config.log);
+            let gateway = switchyard::start(&config).await?;
+            wait_for_signal().await;
+            gateway.shutdown();
+            gateway.wait().await.context("stopping")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => {
+            switchyard::telemetry::init(&config::LogConfig::default());
+            let demo = switchyard::demo::start(args.listen, args.seed).await?;
+            println!("{}", demo.banner());
+            wait_for_signal().await;
+            demo.stop().await.context("stopping")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check(args) | Command::PrintSchema(args) => {
+            load_config(&args)?;
+            eprintln!("error: the schema engine is not built yet; only the config was checked");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutdown signal received");
+}

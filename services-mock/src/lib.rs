@@ -177,8 +177,7 @@ impl MockCluster {
     /// Resolves when any service ends on its own (an accept error).
     pub async fn wait(&mut self) -> io::Result<()> {
         let waits = self.services.iter_mut().map(|s| Box::pin(s.wait()));
-        match futures_util::future::select_all(waits).await {
-            (result, _, _) => result,
-        }
+        let (result, _, _) = futures_util::future::select_all(waits).await;
+        result
     }
 }

@@ -1,8 +1,6 @@
 //! A shutdown signal that long-lived responses (event streams, hung requests) watch, so a
 //! stopped service really closes its connections instead of leaving them open.
 
-use std::future::Future;
-
 use tokio::sync::watch;
 
 /// Fires the signal; dropping it fires it too.
@@ -26,10 +24,8 @@ impl ShutdownTrigger {
 
 impl Shutdown {
     /// Resolves once the trigger fired or was dropped.
-    pub fn wait_owned(mut self) -> impl Future<Output = ()> + Send + 'static {
-        async move {
-            // An error means the trigger is gone, which is a shutdown as well.
-            let _ = self.0.wait_for(|stopped| *stopped).await;
-        }
+    pub async fn wait_owned(mut self) {
+        // An error means the trigger is gone, which is a shutdown as well.
+        let _ = self.0.wait_for(|stopped| *stopped).await;
     }
 }

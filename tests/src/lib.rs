@@ -1,1 +1,159 @@
-//! testkit
+//! The testkit: boots the demo services (and the gateway) in-process on ephemeral loopback
+//! ports and talks to them over real HTTP.
+
+#![forbid(unsafe_code)]
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+pub use switchyard_mock::ServiceKind;
+use switchyard_mock::{ClusterConfig, DatasetSize, FaultConfig, MockCluster};
+
+/// Every request a test makes gives up after this long, so a bug cannot hang the suite.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A JSON HTTP client with a bounded timeout.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(CLIENT_TIMEOUT)
+        .build()
+        .expect("the HTTP client builds")
+}
+
+/// A status and a JSON body (Null when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+/// Builds the services to start.
+#[derive(Debug, Clone)]
+pub struct ServicesBuilder {
+    config: ClusterConfig,
+}
+
+impl ServicesBuilder {
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    pub fn size(mut self, size: DatasetSize) -> Self {
+        self.config.size = size;
+        self
+    }
+
+    pub fn faults(mut self, faults: FaultConfig) -> Self {
+        self.config.faults = faults;
+        self
+    }
+
+    pub fn only(mut self, kinds: &[ServiceKind]) -> Self {
+        self.config.services = kinds.to_vec();
+        self
+    }
+
+    pub async fn start(self) -> Services {
+        let cluster = MockCluster::start(self.config)
+            .await
+            .expect("the mock services start");
+        Services {
+            cluster,
+            client: client(),
+        }
+    }
+}
+
+/// The demo services, running on ephemeral ports.
+pub struct Services {
+    pub cluster: MockCluster,
+    pub client: reqwest::Client,
+}
+
+impl Services {
+    /// All four services, the full demo data set, seed 42.
+    pub fn builder() -> ServicesBuilder {
+        ServicesBuilder {
+            config: ClusterConfig::ephemeral(),
+        }
+    }
+
+    pub async fn start() -> Services {
+        Services::builder().start().await
+    }
+
+    pub fn url(&self, kind: ServiceKind) -> String {
+        self.cluster.url(kind).expect("the service runs")
+    }
+
+    /// Sends `method` to `path` of `kind`, with a JSON body when given.
+    pub async fn call(
+        &self,
+        kind: ServiceKind,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url(kind)));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the service answers");
+        reply(response).await
+    }
+
+    pub async fn get(&self, kind: ServiceKind, path: &str) -> Reply {
+        self.call(kind, Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, kind: ServiceKind, path: &str, body: Value) -> Reply {
+        self.call(kind, Method::POST, path, Some(body)).await
+    }
+
+    /// The service's `/__stats`.
+    pub async fn stats(&self, kind: ServiceKind) -> Value {
+        self.get(kind, "/__stats").await.body
+    }
+
+    /// Requests counted by `kind` since the last reset.
+    pub async fn total_requests(&self, kind: ServiceKind) -> u64 {
+        self.stats(kind).await["total"]
+            .as_u64()
+            .expect("total is a number")
+    }
+
+    /// Zeroes every service's counters.
+    pub async fn reset_stats(&self) {
+        for kind in ServiceKind::ALL {
+            if self.cluster.service(kind).is_some() {
+                let reply = self.call(kind, Method::POST, "/__stats/reset", None).await;
+                assert_eq!(reply.status, StatusCode::OK);
+            }
+        }
+    }
+
+    /// Changes the fault knobs of `kind` through `POST /__faults`.
+    pub async fn set_faults(&self, kind: ServiceKind, faults: Value) -> Reply {
+        self.post(kind, "/__faults", faults).await
+    }
+}
+
+/// Reads a response into a [`Reply`].
+pub async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("the body arrives");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}

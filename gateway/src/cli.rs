@@ -1,0 +1,53 @@
+//! The command line: `serve`, `demo`, `check`, `print-schema`.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "A GraphQL gateway over REST services"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the graph declared in the schema file.
+    Serve(ConfigArgs),
+    /// Run the four demo services and the gateway in one process (4001-4004 and 4000).
+    #[cfg(feature = "demo")]
+    Demo(DemoArgs),
+    /// Validate the config and the schema file; exit non-zero with readable errors.
+    Check(ConfigArgs),
+    /// Print the public SDL (routing directives stripped), as introspection shows it.
+    PrintSchema(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The TOML config file. Without it, defaults and `SWITCHYARD_*` variables apply.
+    #[arg(short, long, env = "SWITCHYARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The schema file, overriding `schema.path` of the config.
+    #[arg(short, long)]
+    pub schema: Option<PathBuf>,
+    /// The listen address, overriding `server.listen` of the config.
+    #[arg(short, long)]
+    pub listen: Option<SocketAddr>,
+}
+
+#[cfg(feature = "demo")]
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The gateway's address; the services take the next four ports.
+    #[arg(short, long, default_value = "127.0.0.1:4000")]
+    pub listen: SocketAddr,
+    /// Seed of the demo data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}

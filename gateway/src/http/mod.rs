@@ -1,0 +1,32 @@
+//! The HTTP side: the router, the tower stack around it, and serving with a graceful drain.
+
+pub mod health;
+mod serve;
+
+use std::sync::Arc;
+
+use axum::{Router, routing::get};
+use tower_http::trace::TraceLayer;
+
+pub use health::Readiness;
+pub use serve::{RunningGateway, ServeError, start};
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub readiness: Arc<Readiness>,
+}
+
+/// The gateway's router with its whole layer stack, ready to serve or to test with
+/// `oneshot`. The stack is assembled here and nowhere else; outermost layer last.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route(
+            "/ready",
+            get(health::ready).with_state(state.readiness.clone()),
+        )
+        // One span per request, so every event logged while serving it carries its method
+        // and path. Outermost, so it also covers time spent in the layers below.
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests over real HTTP on loopback, one module per feature.
+
+mod gateway_lifecycle;
+mod mock_control;
+mod mock_notifications;
+mod mock_openapi;
+mod mock_orders;
+mod mock_payments;
+mod mock_users;
