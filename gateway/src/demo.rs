@@ -1,10 +1,16 @@
 //! `switchyard demo`: the four mock services and the gateway in one process.
 
 use std::net::SocketAddr;
-
 use switchyard_mock::{ClusterConfig, MockCluster, ServiceKind};
 
-use crate::{RunningGateway, config::Config};
+use std::path::Path;
+
+use switchyard_schema::{LoadError, SHOP_SCHEMA};
+
+use crate::{
+    RunningGateway,
+    config::{Config, SourceOverride},
+};
 
 /// A running demo: services and gateway.
 pub struct Demo {
@@ -18,6 +24,8 @@ pub enum DemoError {
     Services(#[from] std::io::Error),
     #[error("starting the gateway: {0}")]
     Gateway(#[from] crate::ServeError),
+    #[error("the built-in demo schema: {0}")]
+    Schema(#[from] LoadError),
 }
 
 /// Starts the services on the four ports after `listen`'s (4001-4004 for the default 4000,
@@ -36,7 +44,16 @@ pub async fn start(listen: SocketAddr, seed: u64) -> Result<Demo, DemoError> {
     .await?;
     let mut config = Config::default();
     config.server.listen = listen;
-    let gateway = crate::start(&config).await?;
+    for kind in ServiceKind::ALL {
+        let url = services.url(kind);
+        config.sources.insert(
+            kind.name().to_owned(),
+            SourceOverride { url, timeout: None },
+        );
+    }
+    let engine =
+        crate::engine_from_sdl(&config, Path::new("shop.graphql (built in)"), SHOP_SCHEMA)?;
+    let gateway = crate::start_with_engine(&config, engine).await?;
     Ok(Demo { services, gateway })
 }
 
@@ -53,7 +70,7 @@ impl Demo {
     pub fn banner(&self) -> String {
         let mut lines = vec![
             "Switchyard demo".to_owned(),
-            format!("  gateway        {}", self.gateway.url()),
+            format!("  GraphiQL       {}/graphql", self.gateway.url()),
         ];
         for kind in ServiceKind::ALL {
             if let Some(url) = self.services.url(kind) {

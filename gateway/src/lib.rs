@@ -4,6 +4,9 @@
 //! - [`http`]: the router, its layer stack, serving and draining.
 //! - [`telemetry`]: logs and traces.
 //! - `demo` (feature `demo`): the mock services and the gateway in one process.
+//!
+//! The schema engine itself (schema file -> executable GraphQL over REST) is the
+//! `switchyard-schema` crate.
 
 #![forbid(unsafe_code)]
 
@@ -13,14 +16,72 @@ pub mod demo;
 pub mod http;
 pub mod telemetry;
 
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
 
 pub use http::{RunningGateway, ServeError};
+use switchyard_schema::{Engine, EngineOptions, LoadError, SourceOverride};
 
-/// Starts a gateway for `config` on its configured listen address.
-pub async fn start(config: &config::Config) -> Result<RunningGateway, ServeError> {
+/// Why the gateway did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Schema(#[from] LoadError),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// The engine options that `config` asks for.
+pub fn engine_options(config: &config::Config) -> EngineOptions {
+    EngineOptions {
+        sources: config
+            .sources
+            .iter()
+            .map(|(name, o)| {
+                (
+                    name.clone(),
+                    SourceOverride {
+                        url: o.url.clone(),
+                        timeout: o.timeout,
+                    },
+                )
+            })
+            .collect(),
+        cache_bytes: config.cache.max_bytes,
+        introspection: config.graphql.introspection,
+    }
+}
+
+/// Reads and builds the schema file `config` names.
+pub fn load_engine(config: &config::Config) -> Result<Engine, LoadError> {
+    Engine::load(&config.schema.path, &engine_options(config))
+}
+
+/// Builds an engine from schema text (named `file` in errors) with `config`'s options.
+pub fn engine_from_sdl(
+    config: &config::Config,
+    file: &Path,
+    text: &str,
+) -> Result<Engine, LoadError> {
+    Engine::from_sdl(file, text, &engine_options(config))
+}
+
+/// Loads the schema and starts a gateway on the configured listen address.
+pub async fn start(config: &config::Config) -> Result<RunningGateway, StartError> {
+    let engine = load_engine(config)?;
+    Ok(start_with_engine(config, engine).await?)
+}
+
+/// Starts a gateway serving `engine`.
+pub async fn start_with_engine(
+    config: &config::Config,
+    engine: Engine,
+) -> Result<RunningGateway, ServeError> {
     let state = http::AppState {
         readiness: Arc::new(http::Readiness::default()),
+        graphql: http::GraphqlState {
+            engine: Arc::new(engine),
+            graphiql: config.graphql.graphiql,
+        },
     };
     http::start(config.server.listen, state, config.server.shutdown_timeout).await
 }

@@ -62,10 +62,32 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             demo.stop().await.context("stopping")?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check(args) | Command::PrintSchema(args) => {
-            load_config(&args)?;
-            eprintln!("error: the schema engine is not built yet; only the config was checked");
-            Ok(ExitCode::from(2))
+        Command::Check(args) => {
+            let config = load_config(&args)?;
+            match switchyard::load_engine(&config) {
+                Ok(engine) => {
+                    let sources = engine.graph().sources.len();
+                    let types = engine.graph().objects.len();
+                    println!(
+                        "ok: {} ({types} object types, {sources} sources) and the config are valid",
+                        config.schema.path.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    eprint!("{error}");
+                    if !error.to_string().ends_with('\n') {
+                        eprintln!();
+                    }
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::PrintSchema(args) => {
+            let config = load_config(&args)?;
+            let engine = switchyard::load_engine(&config)?;
+            print!("{}", engine.sdl());
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -1,1 +1,26 @@
-//! placeholder
+//! Switchyard's schema engine: a GraphQL SDL file whose directives route every field to a
+//! REST call, turned into an executable `async_graphql::dynamic` schema.
+//!
+//! The pipeline, one module per step:
+//! - [`sdl`]: parse the file, collect the directives into a [`model::Graph`], validate it;
+//! - [`build`]: register the types and attach a resolver to every field;
+//! - [`resolve`]: what a resolver does: project JSON, call REST, join entities;
+//! - [`fetch`]: talking to services: clients per source, batching loader, response cache.
+
+#![forbid(unsafe_code)]
+
+pub mod build;
+pub mod caller;
+pub mod error;
+pub mod fetch;
+pub mod model;
+pub mod resolve;
+pub mod sdl;
+pub mod template;
+
+pub use build::{Engine, EngineOptions, SourceOverride};
+pub use caller::Caller;
+pub use error::{Diagnostic, LoadError, SchemaErrors};
+
+/// The demo shop's schema, as shipped in `schema/examples/shop.graphql`.
+pub const SHOP_SCHEMA: &str = include_str!("../examples/shop.graphql");

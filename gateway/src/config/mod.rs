@@ -32,9 +32,62 @@ pub struct Config {
     /// `[sources.users] url = "http://users.internal:8080"`.
     #[serde(default)]
     pub sources: std::collections::BTreeMap<String, SourceOverride>,
+    /// The GraphQL endpoint.
+    #[serde(default)]
+    pub graphql: GraphqlConfig,
+    /// The response cache shared by all requests.
+    #[serde(default)]
+    pub cache: CacheConfig,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+}
+
+/// `[graphql]`: what the `/graphql` endpoint offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphqlConfig {
+    /// Answer introspection queries (and suggest field names in errors).
+    #[serde(default = "default_true")]
+    pub introspection: bool,
+    /// Serve the GraphiQL explorer to browsers on `GET /graphql`.
+    #[serde(default = "default_true")]
+    pub graphiql: bool,
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        GraphqlConfig {
+            introspection: true,
+            graphiql: true,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[cache]`: the in-memory response cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Upper bound of cached response bodies, in bytes. 0 disables caching (concurrent
+    /// identical calls are still coalesced).
+    #[serde(default = "default_cache_bytes")]
+    pub max_bytes: u64,
+}
+
+fn default_cache_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            max_bytes: default_cache_bytes(),
+        }
+    }
 }
 
 /// `[schema]`: where the graph is declared.

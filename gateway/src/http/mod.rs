@@ -1,5 +1,6 @@
 //! The HTTP side: the router, the tower stack around it, and serving with a graceful drain.
 
+pub mod graphql;
 pub mod health;
 mod serve;
 
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use axum::{Router, routing::get};
 use tower_http::trace::TraceLayer;
 
+pub use graphql::GraphqlState;
 pub use health::Readiness;
 pub use serve::{RunningGateway, ServeError, start};
 
@@ -15,12 +17,19 @@ pub use serve::{RunningGateway, ServeError, start};
 #[derive(Clone)]
 pub struct AppState {
     pub readiness: Arc<Readiness>,
+    pub graphql: GraphqlState,
 }
 
 /// The gateway's router with its whole layer stack, ready to serve or to test with
 /// `oneshot`. The stack is assembled here and nowhere else; outermost layer last.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .route(
+            "/graphql",
+            get(graphql::graphiql_or_query)
+                .post(graphql::graphiql_or_query)
+                .with_state(state.graphql.clone()),
+        )
         .route("/health", get(health::health))
         .route(
             "/ready",

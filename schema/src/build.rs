@@ -1,0 +1,244 @@
+//! Step 4 of the pipeline: the validated graph becomes an `async_graphql::dynamic` schema,
+//! every field with a resolver planned once here. [`Engine`] is the result: the schema, the
+//! fetcher it calls through, and the public SDL.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::Path,
+    sync::Arc,
+    time::Duration,
+};
+
+use async_graphql::{
+    dynamic::{Enum, Field, InputObject, InputValue, Object, Scalar, Schema, TypeRef},
+    parser::types::{BaseType, Type},
+};
+
+use crate::{
+    caller::Caller,
+    error::{LoadError, SchemaErrors},
+    fetch::Fetcher,
+    model::{ArgSpec, Graph, ObjectSpec, Resolution, named_type},
+    resolve::{self, FieldPlan, RequestData},
+    sdl,
+};
+
+/// Per-environment settings of one source, replacing the schema's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceOverride {
+    pub url: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+/// How to build an engine beyond what the schema file says.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub sources: BTreeMap<String, SourceOverride>,
+    /// Bound of the response cache, in bytes of response bodies.
+    pub cache_bytes: u64,
+    pub introspection: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            sources: BTreeMap::new(),
+            cache_bytes: 64 * 1024 * 1024,
+            introspection: true,
+        }
+    }
+}
+
+/// An executable graph.
+pub struct Engine {
+    schema: Schema,
+    fetcher: Arc<Fetcher>,
+    graph: Arc<Graph>,
+    sdl: String,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("fetcher", &self.fetcher)
+            .finish_non_exhaustive()
+    }
+}
+
+fn type_ref(ty: &Type) -> TypeRef {
+    let inner = match &ty.base {
+        BaseType::Named(name) => TypeRef::Named(name.to_string().into()),
+        BaseType::List(item) => TypeRef::List(Box::new(type_ref(item))),
+    };
+    if ty.nullable {
+        inner
+    } else {
+        TypeRef::NonNull(Box::new(inner))
+    }
+}
+
+fn input_value(arg: &ArgSpec) -> InputValue {
+    let mut value = InputValue::new(arg.name.clone(), type_ref(&arg.ty));
+    if let Some(description) = &arg.description {
+        value = value.description(description.clone());
+    }
+    if let Some(default) = &arg.default {
+        value = value.default_value(default.clone());
+    }
+    value
+}
+
+fn build_object(graph: &Arc<Graph>, object: &ObjectSpec) -> Object {
+    let parent_paths: HashMap<String, Vec<String>> = object
+        .fields
+        .iter()
+        .filter_map(|f| match &f.resolution {
+            Resolution::Project { path } => Some((f.name.clone(), path.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut built = Object::new(object.name.clone());
+    if let Some(description) = &object.description {
+        built = built.description(description.clone());
+    }
+    for field in &object.fields {
+        let target = graph.objects.get(named_type(&field.ty));
+        let mut auth = field.auth.clone();
+        if let Some(target) = target {
+            auth.authenticated |= target.auth.authenticated;
+            auth.scopes.extend(target.auth.scopes.iter().cloned());
+        }
+        let entity = match &field.resolution {
+            Resolution::Join { entity, .. } => graph
+                .objects
+                .get(entity)
+                .and_then(|t| t.entity.clone().map(|e| (e, t.cache))),
+            _ => None,
+        };
+        let plan = Arc::new(FieldPlan {
+            graph: graph.clone(),
+            field: field.clone(),
+            auth,
+            cache: field.cache.or(target.and_then(|t| t.cache)),
+            entity,
+            parent_paths: parent_paths.clone(),
+        });
+        let mut built_field = Field::new(field.name.clone(), type_ref(&field.ty), move |ctx| {
+            resolve::resolve(plan.clone(), ctx)
+        });
+        if let Some(description) = &field.description {
+            built_field = built_field.description(description.clone());
+        }
+        for arg in &field.args {
+            built_field = built_field.argument(input_value(arg));
+        }
+        built = built.field(built_field);
+    }
+    built
+}
+
+impl Engine {
+    /// Reads, validates and builds the schema file at `file`.
+    pub fn load(file: &Path, options: &EngineOptions) -> Result<Engine, LoadError> {
+        let text = std::fs::read_to_string(file).map_err(|source| LoadError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+        Engine::from_sdl(file, &text, options)
+    }
+
+    /// Validates and builds schema `text`; `file` names it in errors.
+    pub fn from_sdl(file: &Path, text: &str, options: &EngineOptions) -> Result<Engine, LoadError> {
+        let mut graph = sdl::load_graph(file, text)?;
+        for (name, change) in &options.sources {
+            let Some(source) = graph.sources.values_mut().find(|s| s.name.as_str() == name) else {
+                return Err(LoadError::UnknownSource {
+                    name: name.clone(),
+                    known: graph.sources.keys().map(|s| s.to_string()).collect(),
+                });
+            };
+            if let Some(url) = &change.url {
+                source.url = url.trim_end_matches('/').to_owned();
+            }
+            if let Some(timeout) = change.timeout {
+                source.timeout = timeout;
+            }
+        }
+        let graph = Arc::new(graph);
+        let fetcher = Arc::new(
+            Fetcher::new(&graph.sources, options.cache_bytes)
+                .map_err(|e| LoadError::Build(e.to_string()))?,
+        );
+        let mut builder = Schema::build(&graph.query, graph.mutation.as_deref(), None);
+        for object in graph.objects.values() {
+            builder = builder.register(build_object(&graph, object));
+        }
+        for spec in graph.enums.values() {
+            let mut built = Enum::new(spec.name.clone()).items(spec.values.iter().cloned());
+            if let Some(description) = &spec.description {
+                built = built.description(description.clone());
+            }
+            builder = builder.register(built);
+        }
+        for spec in graph.inputs.values() {
+            let mut built = InputObject::new(spec.name.clone());
+            for field in &spec.fields {
+                built = built.field(input_value(field));
+            }
+            if let Some(description) = &spec.description {
+                built = built.description(description.clone());
+            }
+            builder = builder.register(built);
+        }
+        for spec in graph.scalars.values() {
+            let mut built = Scalar::new(spec.name.clone());
+            if let Some(description) = &spec.description {
+                built = built.description(description.clone());
+            }
+            builder = builder.register(built);
+        }
+        if !options.introspection {
+            builder = builder.disable_introspection().disable_suggestions();
+        }
+        let schema = builder.finish().map_err(|e| {
+            LoadError::Invalid(SchemaErrors {
+                file: file.to_owned(),
+                diagnostics: vec![crate::error::Diagnostic::new(Default::default(), e.0)],
+            })
+        })?;
+        let sdl = schema.sdl();
+        Ok(Engine {
+            schema,
+            fetcher,
+            graph,
+            sdl,
+        })
+    }
+
+    /// Executes one GraphQL request for `caller`.
+    pub async fn execute(
+        &self,
+        request: async_graphql::Request,
+        caller: Caller,
+    ) -> async_graphql::Response {
+        let data = RequestData::new(caller, self.fetcher.clone());
+        self.schema.execute(request.data(data)).await
+    }
+
+    /// The public SDL: the types clients see, without routing directives.
+    pub fn sdl(&self) -> &str {
+        &self.sdl
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn fetcher(&self) -> &Arc<Fetcher> {
+        &self.fetcher
+    }
+}

@@ -1,0 +1,214 @@
+//! The validated graph: what the schema file declares, in the form the builder and the
+//! resolvers use. Every reference in it (source, type, field, template variable) has been
+//! checked, so resolvers never look anything up that can be missing.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use async_graphql::parser::{
+    Pos,
+    types::{BaseType, Type},
+};
+use reqwest::{Method, header::HeaderName};
+
+use crate::template::Template;
+
+/// The name of a source, as declared by `@source(name:)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceName(pub Arc<str>);
+
+impl SourceName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SourceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A REST service: `@source(name:, url:, timeout:, maxBatch:, headers:)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSpec {
+    pub name: SourceName,
+    /// Base URL without a trailing slash.
+    pub url: String,
+    pub timeout: Duration,
+    /// The most keys one batched call carries; larger batches are split.
+    pub max_batch: usize,
+    /// Headers sent with every call to this source.
+    pub headers: Vec<(HeaderName, String)>,
+    pub pos: Pos,
+}
+
+/// Who may share a cached response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheScope {
+    /// Only the same caller: the key carries the caller's identity.
+    #[default]
+    Private,
+    /// Any caller.
+    Public,
+}
+
+/// `@cacheControl(maxAge:, scope:)` on a type or field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheHint {
+    pub max_age: Duration,
+    pub scope: CacheScope,
+}
+
+/// How a batched call's results are shared out among the parents that asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchSpec {
+    /// The JSON path, in the parent, of the value each parent contributes to `$keys`.
+    pub parent_key: Vec<String>,
+    /// The JSON path, in each result item, of the value that names its parent.
+    pub match_path: Vec<String>,
+}
+
+/// A REST call: `@rest(source:, method:, path:, query:, body:, headers:, select:, ...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestSpec {
+    pub source: SourceName,
+    pub method: Method,
+    pub path: Template,
+    /// Query parameters, in order; a parameter whose value is absent or null is left out.
+    pub query: Vec<(String, Template)>,
+    /// A JSON body whose strings may be templates.
+    pub body: Option<BodyTemplate>,
+    pub headers: Vec<(HeaderName, Template)>,
+    /// Where the wanted value sits in the response (`items` for a page envelope).
+    pub select: Vec<String>,
+    /// Present when the call uses `$keys`: one call for many parents.
+    pub batch: Option<BatchSpec>,
+    pub pos: Pos,
+}
+
+/// A JSON body template: strings are templates, the rest is literal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodyTemplate {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Text(Template),
+    List(Vec<BodyTemplate>),
+    Object(Vec<(String, BodyTemplate)>),
+}
+
+/// How a field gets its value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// From the parent's JSON, at `path` (the field name unless `@map(path:)` says otherwise).
+    Project { path: Vec<String> },
+    /// From a REST call; `path` (from `@map`) then picks the value inside the result.
+    Rest {
+        rest: Arc<RestSpec>,
+        path: Vec<String>,
+    },
+    /// Through the entity lookup of `entity`, with the key at `key` in the parent's JSON.
+    Join { entity: String, key: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArgSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub ty: Type,
+    pub default: Option<async_graphql::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub ty: Type,
+    pub args: Vec<ArgSpec>,
+    pub resolution: Resolution,
+    pub cache: Option<CacheHint>,
+    pub auth: AuthRule,
+    pub pos: Pos,
+}
+
+/// `@authenticated` / `@requiresScopes(scopes: [[String!]!]!)`: who may read a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthRule {
+    pub authenticated: bool,
+    /// Any one inner list (OR), all of whose scopes (AND) the caller must hold.
+    pub scopes: Vec<Vec<String>>,
+}
+
+impl AuthRule {
+    pub fn is_open(&self) -> bool {
+        !self.authenticated && self.scopes.is_empty()
+    }
+}
+
+/// An entity's batch (or per-key) lookup, used by `@join`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntitySpec {
+    /// The key field, as JSON path in the entity's records.
+    pub key_path: Vec<String>,
+    pub rest: Arc<RestSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub fields: Vec<FieldSpec>,
+    /// `@key(fields:)`: the field that identifies a record.
+    pub key: Option<String>,
+    pub entity: Option<EntitySpec>,
+    pub cache: Option<CacheHint>,
+    pub auth: AuthRule,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnumSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub fields: Vec<ArgSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalarSpec {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// The whole validated graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    pub sources: BTreeMap<SourceName, SourceSpec>,
+    pub query: String,
+    pub mutation: Option<String>,
+    pub objects: BTreeMap<String, ObjectSpec>,
+    pub enums: BTreeMap<String, EnumSpec>,
+    pub inputs: BTreeMap<String, InputSpec>,
+    pub scalars: BTreeMap<String, ScalarSpec>,
+}
+
+/// The named type at the bottom of a (list / non-null) type.
+pub fn named_type(ty: &Type) -> &str {
+    match &ty.base {
+        BaseType::Named(name) => name.as_str(),
+        BaseType::List(inner) => named_type(inner),
+    }
+}
+
+/// True when the type is a list at its outer level (ignoring non-null).
+pub fn is_list(ty: &Type) -> bool {
+    matches!(ty.base, BaseType::List(_))
+}
+
+pub const BUILTIN_SCALARS: [&str; 5] = ["Int", "Float", "String", "Boolean", "ID"];

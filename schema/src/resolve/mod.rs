@@ -1,0 +1,427 @@
+//! What each field's resolver does: project its value from the parent's JSON, call REST
+//! (batched through the request's loader when it uses `$keys`), or join an entity by key.
+
+pub mod convert;
+pub mod json;
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    ErrorExtensions,
+    dataloader::DataLoader,
+    dynamic::{FieldFuture, FieldValue, ResolverContext},
+};
+use reqwest::header::HeaderValue;
+use serde_json::Value;
+
+pub use convert::Node;
+use json::{get_path, graphql_path, graphql_text, json_text};
+
+use crate::{
+    caller::Caller,
+    fetch::{
+        FetchError, Fetcher, LoadKey, PreparedRequest, RestLoader,
+        loader::{BatchGroup, KEYS_MARKER, key_text},
+        request::scope_for,
+    },
+    model::{
+        AuthRule, BodyTemplate, CacheHint, EntitySpec, FieldSpec, Graph, Resolution, RestSpec,
+        SourceName, is_list,
+    },
+    template::{self, Position, RenderError, Var, VarRoot},
+};
+
+/// What one request's resolvers share: who asks, and the loader that batches their calls.
+pub struct RequestData {
+    pub caller: Arc<Caller>,
+    pub loader: DataLoader<RestLoader>,
+    pub fetcher: Arc<Fetcher>,
+}
+
+impl RequestData {
+    pub fn new(caller: Caller, fetcher: Arc<Fetcher>) -> Self {
+        let loader = DataLoader::new(RestLoader::new(fetcher.clone()), tokio::spawn);
+        RequestData {
+            caller: Arc::new(caller),
+            loader,
+            fetcher,
+        }
+    }
+}
+
+/// Everything a field's resolver needs, prepared once when the schema is built.
+#[derive(Debug)]
+pub struct FieldPlan {
+    pub graph: Arc<Graph>,
+    pub field: FieldSpec,
+    /// The field's own rule combined with its type's.
+    pub auth: AuthRule,
+    /// The field's cache hint, else its type's.
+    pub cache: Option<CacheHint>,
+    /// For `@join`: the entity's lookup and cache hint.
+    pub entity: Option<(EntitySpec, Option<CacheHint>)>,
+    /// The parent type's fields by GraphQL name, as JSON paths (for `$parent.*`).
+    pub parent_paths: HashMap<String, Vec<String>>,
+}
+
+/// A GraphQL error with a stable code, and the service when one is involved.
+fn coded(
+    message: impl Into<String>,
+    code: &'static str,
+    service: Option<&SourceName>,
+) -> async_graphql::Error {
+    let service = service.map(|s| s.as_str().to_owned());
+    async_graphql::Error::new(message).extend_with(|_, ext| {
+        ext.set("code", code);
+        if let Some(service) = &service {
+            ext.set("service", service.as_str());
+        }
+    })
+}
+
+fn fetch_error(error: &FetchError) -> async_graphql::Error {
+    let status = error.status();
+    coded(error.to_string(), error.code(), Some(error.service())).extend_with(|_, ext| {
+        if let Some(status) = status {
+            ext.set("status", status);
+        }
+    })
+}
+
+fn check_auth(rule: &AuthRule, caller: &Caller) -> Result<(), async_graphql::Error> {
+    if rule.is_open() {
+        return Ok(());
+    }
+    let Some(claims) = &caller.claims else {
+        return Err(coded("authentication required", "UNAUTHENTICATED", None));
+    };
+    if rule.scopes.is_empty() {
+        return Ok(());
+    }
+    let held: Vec<&str> = match claims.get("scope").or_else(|| claims.get("scp")) {
+        Some(Value::String(s)) => s.split_whitespace().collect(),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if rule
+        .scopes
+        .iter()
+        .any(|all| all.iter().all(|s| held.contains(&s.as_str())))
+    {
+        Ok(())
+    } else {
+        Err(coded(
+            "missing the scopes this field requires",
+            "FORBIDDEN",
+            None,
+        ))
+    }
+}
+
+/// The values template variables read, for one field of one parent.
+struct Vars<'a> {
+    plan: &'a FieldPlan,
+    args: Option<&'a async_graphql::dynamic::ObjectAccessor<'a>>,
+    parent: Option<&'a Node>,
+    caller: &'a Caller,
+    key: Option<&'a str>,
+}
+
+impl Vars<'_> {
+    fn json(&self, var: &Var) -> Option<Value> {
+        match var.root {
+            VarRoot::Args => {
+                let arg = self.args?.get(&var.path[0])?;
+                graphql_path(arg.as_value(), &var.path[1..])
+                    .and_then(|v| v.clone().into_json().ok())
+            }
+            VarRoot::Parent => {
+                let parent = self.parent?;
+                let base = self.plan.parent_paths.get(&var.path[0])?;
+                let value = get_path(get_path(&parent.json, base), &var.path[1..]);
+                Some(value.clone())
+            }
+            VarRoot::Jwt => Some(get_path(self.caller.claims.as_ref()?, &var.path).clone()),
+            VarRoot::Headers => Some(Value::String(
+                self.caller
+                    .headers
+                    .get(var.path[0].as_str())?
+                    .to_str()
+                    .ok()?
+                    .to_owned(),
+            )),
+            VarRoot::Keys => Some(Value::String(KEYS_MARKER.to_owned())),
+            VarRoot::Key => self.key.map(|k| Value::String(k.to_owned())),
+        }
+        .filter(|v| !v.is_null())
+    }
+
+    fn text(&self, var: &Var) -> Option<String> {
+        match var.root {
+            VarRoot::Args => {
+                let arg = self.args?.get(&var.path[0])?;
+                graphql_path(arg.as_value(), &var.path[1..]).and_then(graphql_text)
+            }
+            _ => self.json(var).as_ref().and_then(json_text),
+        }
+    }
+
+    fn body(&self, body: &BodyTemplate) -> Result<Value, RenderError> {
+        Ok(match body {
+            BodyTemplate::Null => Value::Null,
+            BodyTemplate::Bool(b) => Value::Bool(*b),
+            BodyTemplate::Number(n) => Value::Number(n.clone()),
+            BodyTemplate::Text(t) => match t.single_var() {
+                Some(var) => self.json(var).unwrap_or(Value::Null),
+                None => Value::String(template::render(t, Position::Raw, |v| self.text(v))?),
+            },
+            BodyTemplate::List(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|b| self.body(b))
+                    .collect::<Result<_, _>>()?,
+            ),
+            BodyTemplate::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, b)| Ok((k.clone(), self.body(b)?)))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+}
+
+fn render_error(error: RenderError, rest: &RestSpec) -> async_graphql::Error {
+    let (RenderError::Missing(var) | RenderError::DotSegment(var)) = &error;
+    if var.starts_with("$jwt") {
+        coded("authentication required", "UNAUTHENTICATED", None)
+    } else {
+        coded(
+            format!("cannot call {}: {error}", rest.source),
+            "BAD_USER_INPUT",
+            Some(&rest.source),
+        )
+    }
+}
+
+/// Renders a `@rest` into a call.
+fn prepare(
+    rest: &RestSpec,
+    vars: &Vars<'_>,
+    cache: Option<CacheHint>,
+) -> Result<PreparedRequest, async_graphql::Error> {
+    let mut path_and_query = template::render(&rest.path, Position::Path, |v| vars.text(v))
+        .map_err(|e| render_error(e, rest))?;
+    let mut separator = if path_and_query.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    for (name, value) in &rest.query {
+        match template::render(value, Position::Query, |v| vars.text(v)) {
+            Ok(value) => {
+                path_and_query.push(separator);
+                path_and_query.push_str(&template::encode(name));
+                path_and_query.push('=');
+                path_and_query.push_str(&value);
+                separator = '&';
+            }
+            // An absent optional argument leaves its parameter out.
+            Err(RenderError::Missing(_)) => {}
+            Err(error) => return Err(render_error(error, rest)),
+        }
+    }
+    let body = match &rest.body {
+        Some(body) => {
+            let json = vars.body(body).map_err(|e| render_error(e, rest))?;
+            Some(Arc::from(serde_json::to_vec(&json).unwrap_or_default()))
+        }
+        None => None,
+    };
+    let mut headers = Vec::with_capacity(rest.headers.len() + vars.caller.forward.len());
+    for (name, value) in &rest.headers {
+        let text = template::render(value, Position::Raw, |v| vars.text(v))
+            .map_err(|e| render_error(e, rest))?;
+        let value = HeaderValue::from_str(&text).map_err(|_| {
+            coded(
+                format!("header {name} has a value that is not allowed"),
+                "BAD_USER_INPUT",
+                Some(&rest.source),
+            )
+        })?;
+        headers.push((name.clone(), value));
+    }
+    headers.extend(vars.caller.forward.iter().cloned());
+    Ok(PreparedRequest {
+        source: rest.source.clone(),
+        method: rest.method.clone(),
+        path_and_query,
+        body,
+        headers,
+        scope: scope_for(cache, &vars.caller.scope),
+        max_age: cache.map(|c| c.max_age),
+    })
+}
+
+async fn load(data: &RequestData, key: LoadKey) -> Result<Arc<Value>, FetchError> {
+    match data.loader.load_one(key).await {
+        Ok(Some(result)) => result,
+        Ok(None) | Err(_) => Ok(Arc::new(Value::Null)),
+    }
+}
+
+/// Runs a `@rest` for one parent; a batched one returns the parent's matching items.
+async fn call_rest(
+    rest: &RestSpec,
+    vars: &Vars<'_>,
+    cache: Option<CacheHint>,
+    data: &RequestData,
+    batch_key: Option<String>,
+    match_path: Option<&[String]>,
+) -> Result<Arc<Value>, async_graphql::Error> {
+    let request = prepare(rest, vars, cache)?;
+    if let (Some(key), Some(match_path)) = (batch_key, match_path) {
+        let max_batch = data
+            .fetcher
+            .source(&rest.source)
+            .map_or(100, |s| s.max_batch);
+        let group = BatchGroup {
+            request,
+            select: rest.select.clone(),
+            match_path: match_path.to_vec(),
+            max_batch,
+        };
+        return load(data, LoadKey::Batch(Arc::new(group), key))
+            .await
+            .map_err(|e| fetch_error(&e));
+    }
+    let response = if request.is_cacheable_method() {
+        load(data, LoadKey::Call(Arc::new(request))).await
+    } else {
+        // Writes are never deduplicated: two identical mutations are two calls.
+        data.fetcher.fetch(&request).await
+    }
+    .map_err(|e| fetch_error(&e))?;
+    if rest.select.is_empty() {
+        Ok(response)
+    } else {
+        Ok(Arc::new(get_path(&response, &rest.select).clone()))
+    }
+}
+
+fn first_or_null(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
+        other => other.clone(),
+    }
+}
+
+async fn resolve_value(
+    plan: &FieldPlan,
+    ctx: &ResolverContext<'_>,
+) -> Result<Option<FieldValue<'static>>, async_graphql::Error> {
+    let data = ctx.data::<RequestData>()?;
+    check_auth(&plan.auth, &data.caller)?;
+    let parent = ctx.parent_value.downcast_ref::<Node>();
+    let vars = Vars {
+        plan,
+        args: Some(&ctx.args),
+        parent,
+        caller: &data.caller,
+        key: None,
+    };
+    let field = &plan.field;
+    let (value, source): (Value, SourceName) = match &field.resolution {
+        Resolution::Project { path } => {
+            let parent = parent.ok_or_else(|| coded("no parent object", "INTERNAL", None))?;
+            return convert(get_path(&parent.json, path), plan, &parent.source);
+        }
+        Resolution::Rest { rest, path } => {
+            let (batch_key, match_path) = match (&rest.batch, parent) {
+                (Some(batch), Some(parent)) => {
+                    match key_text(get_path(&parent.json, &batch.parent_key)) {
+                        Some(key) => (Some(key), Some(batch.match_path.as_slice())),
+                        None => return convert(&empty_for(field), plan, &rest.source),
+                    }
+                }
+                _ => (None, None),
+            };
+            let batched = batch_key.is_some();
+            let response = call_rest(rest, &vars, plan.cache, data, batch_key, match_path).await?;
+            let value = if batched && !is_list(&field.ty) {
+                first_or_null(&response)
+            } else {
+                response.as_ref().clone()
+            };
+            let value = if path.is_empty() {
+                value
+            } else {
+                get_path(&value, path).clone()
+            };
+            (value, rest.source.clone())
+        }
+        Resolution::Join { key, .. } => {
+            let parent = parent.ok_or_else(|| coded("no parent object", "INTERNAL", None))?;
+            let Some(key) = key_text(get_path(&parent.json, key)) else {
+                return convert(&Value::Null, plan, &parent.source);
+            };
+            let (entity, cache) = plan
+                .entity
+                .as_ref()
+                .ok_or_else(|| coded("join without entity", "INTERNAL", None))?;
+            let rest = &entity.rest;
+            let value = if rest.batch.is_some() {
+                let vars = Vars {
+                    plan,
+                    args: None,
+                    parent: None,
+                    caller: &data.caller,
+                    key: None,
+                };
+                first_or_null(
+                    call_rest(rest, &vars, *cache, data, Some(key), Some(&entity.key_path))
+                        .await?
+                        .as_ref(),
+                )
+            } else {
+                let vars = Vars {
+                    plan,
+                    args: None,
+                    parent: None,
+                    caller: &data.caller,
+                    key: Some(&key),
+                };
+                call_rest(rest, &vars, *cache, data, None, None)
+                    .await?
+                    .as_ref()
+                    .clone()
+            };
+            (value, rest.source.clone())
+        }
+    };
+    convert(&value, plan, &source)
+}
+
+fn empty_for(field: &FieldSpec) -> Value {
+    if is_list(&field.ty) {
+        Value::Array(Vec::new())
+    } else {
+        Value::Null
+    }
+}
+
+fn convert(
+    value: &Value,
+    plan: &FieldPlan,
+    source: &SourceName,
+) -> Result<Option<FieldValue<'static>>, async_graphql::Error> {
+    convert::to_field_value(value, &plan.field.ty, &plan.graph, source).map_err(|error| {
+        tracing::debug!(service = source.as_str(), field = plan.field.name, %error, "upstream value does not fit the schema");
+        coded(format!("{source} sent a value that does not fit the schema: {error}"), "UPSTREAM_BAD_RESPONSE", Some(source))
+    })
+}
+
+/// The resolver of a planned field.
+pub fn resolve(plan: Arc<FieldPlan>, ctx: ResolverContext<'_>) -> FieldFuture<'_> {
+    FieldFuture::new(async move { resolve_value(&plan, &ctx).await })
+}

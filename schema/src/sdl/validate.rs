@@ -1,0 +1,162 @@
+//! Step 3 of the pipeline: references across types. Every source, type, join and root the
+//! graph names must exist and fit, so that building and resolving never meet a dangling name.
+
+use crate::{
+    error::Diagnostic,
+    model::{BUILTIN_SCALARS, Graph, ObjectSpec, Resolution, named_type},
+};
+
+/// Types a key may have: an id-like scalar.
+const KEY_TYPES: [&str; 3] = ["ID", "Int", "String"];
+
+fn output_type_exists(graph: &Graph, name: &str) -> bool {
+    BUILTIN_SCALARS.contains(&name)
+        || graph.objects.contains_key(name)
+        || graph.enums.contains_key(name)
+        || graph.scalars.contains_key(name)
+}
+
+fn input_type_exists(graph: &Graph, name: &str) -> bool {
+    BUILTIN_SCALARS.contains(&name)
+        || graph.inputs.contains_key(name)
+        || graph.enums.contains_key(name)
+        || graph.scalars.contains_key(name)
+}
+
+fn check_source(
+    graph: &Graph,
+    source: &str,
+    pos: async_graphql::parser::Pos,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if !graph.sources.keys().any(|s| s.as_str() == source) {
+        let known: Vec<&str> = graph.sources.keys().map(|s| s.as_str()).collect();
+        diags.push(
+            Diagnostic::new(pos, format!("unknown source `{source}`")).help(if known.is_empty() {
+                "declare it: extend schema @source(name: \"...\", url: \"http://...\")".to_owned()
+            } else {
+                format!("the sources are: {}", known.join(", "))
+            }),
+        );
+    }
+}
+
+fn key_type<'a>(object: &'a ObjectSpec, field: &str) -> Option<&'a str> {
+    object
+        .fields
+        .iter()
+        .find(|f| f.name == field)
+        .map(|f| named_type(&f.ty))
+}
+
+pub fn validate(graph: &Graph, diags: &mut Vec<Diagnostic>) {
+    match graph.objects.get(&graph.query) {
+        Some(query) if !query.fields.is_empty() => {}
+        _ => diags.push(
+            Diagnostic::new(
+                Default::default(),
+                format!("the schema has no `type {}` with fields", graph.query),
+            )
+            .help("declare the root: type Query { ... }"),
+        ),
+    }
+    for object in graph.objects.values() {
+        if let Some(entity) = &object.entity {
+            check_source(graph, entity.rest.source.as_str(), entity.rest.pos, diags);
+        }
+        for field in &object.fields {
+            let ty = named_type(&field.ty);
+            if !output_type_exists(graph, ty) {
+                let help = if graph.inputs.contains_key(ty) {
+                    format!("{ty} is an input type; fields return object, enum or scalar types")
+                } else {
+                    format!("declare `type {ty}`, or use one of the declared types")
+                };
+                diags.push(
+                    Diagnostic::new(
+                        field.pos,
+                        format!("{}.{}: unknown type {ty}", object.name, field.name),
+                    )
+                    .help(help),
+                );
+            }
+            for arg in &field.args {
+                let arg_ty = named_type(&arg.ty);
+                if !input_type_exists(graph, arg_ty) {
+                    diags.push(
+                        Diagnostic::new(
+                            field.pos,
+                            format!(
+                                "{}.{}({}:): {arg_ty} is not an input type",
+                                object.name, field.name, arg.name
+                            ),
+                        )
+                        .help("arguments take scalars, enums or input types"),
+                    );
+                }
+            }
+            match &field.resolution {
+                Resolution::Rest { rest, .. } => {
+                    check_source(graph, rest.source.as_str(), rest.pos, diags)
+                }
+                Resolution::Join { entity, .. } => {
+                    let Some(target) = graph.objects.get(entity) else {
+                        diags.push(Diagnostic::new(
+                            field.pos,
+                            format!(
+                                "{}.{}: @join needs an object type, {entity} is not one",
+                                object.name, field.name
+                            ),
+                        ));
+                        continue;
+                    };
+                    let (Some(key), Some(_)) = (&target.key, &target.entity) else {
+                        diags.push(
+                            Diagnostic::new(field.pos, format!("{}.{} joins {entity}, which has no @key and @rest lookup", object.name, field.name))
+                                .help(format!(
+                                    "declare how to fetch {entity} records by key: type {entity} @key(fields: \"id\") @rest(source: \"...\", path: \"/...\", query: {{ids: \"{{$keys}}\"}})"
+                                )),
+                        );
+                        continue;
+                    };
+                    let join_key = field_key_name(object, field);
+                    let (own, theirs) = (
+                        join_key.and_then(|k| key_type(object, k)),
+                        key_type(target, key),
+                    );
+                    if let (Some(own), Some(theirs)) = (own, theirs)
+                        && (!KEY_TYPES.contains(&own) || !KEY_TYPES.contains(&theirs))
+                    {
+                        diags.push(
+                            Diagnostic::new(field.pos, format!(
+                                "type mismatch: {}.{} joins on a {own} but {entity}.{key} is a {theirs}",
+                                object.name, field.name
+                            ))
+                            .help("join keys are ID, Int or String"),
+                        );
+                    }
+                }
+                Resolution::Project { .. } => {}
+            }
+        }
+    }
+    if let Some(mutation) = &graph.mutation
+        && !graph.objects.contains_key(mutation)
+    {
+        diags.push(Diagnostic::new(
+            Default::default(),
+            format!("the mutation root {mutation} is not declared"),
+        ));
+    }
+}
+
+/// The GraphQL field a join's key path came from (its JSON path matches the field's).
+fn field_key_name<'a>(object: &'a ObjectSpec, field: &crate::model::FieldSpec) -> Option<&'a str> {
+    let Resolution::Join { key, .. } = &field.resolution else {
+        return None;
+    };
+    object.fields.iter().find_map(|f| match &f.resolution {
+        Resolution::Project { path } if path == key => Some(f.name.as_str()),
+        _ => None,
+    })
+}
