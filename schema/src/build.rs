@@ -19,7 +19,10 @@ use crate::{
     error::{LoadError, SchemaErrors},
     fetch::Fetcher,
     model::{ArgSpec, Graph, ObjectSpec, Resolution, named_type},
-    resolve::{self, FieldPlan, RequestData},
+    resolve::{
+        self, FieldPlan, RequestData,
+        nulls::{FieldFailures, NullPropagation},
+    },
     sdl,
 };
 
@@ -197,6 +200,7 @@ impl Engine {
             }
             builder = builder.register(built);
         }
+        builder = builder.extension(NullPropagation);
         if !options.introspection {
             builder = builder.disable_introspection().disable_suggestions();
         }
@@ -222,7 +226,17 @@ impl Engine {
         caller: Caller,
     ) -> async_graphql::Response {
         let data = RequestData::new(caller, self.fetcher.clone());
-        self.schema.execute(request.data(data)).await
+        let failures = Arc::new(FieldFailures::default());
+        let mut response = self
+            .schema
+            .execute(request.data(data).data(failures.clone()))
+            .await;
+        let (errors, root_failed) = failures.finish();
+        if root_failed {
+            response.data = async_graphql::Value::Null;
+        }
+        response.errors.extend(errors);
+        response
     }
 
     /// The public SDL: the types clients see, without routing directives.

@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod recorder;
+
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -157,3 +159,108 @@ pub async fn reply(response: reqwest::Response) -> Reply {
         text,
     }
 }
+
+/// The services plus a gateway serving a schema over them.
+pub struct Stack {
+    pub services: Services,
+    pub gateway: switchyard::RunningGateway,
+    pub client: reqwest::Client,
+}
+
+/// Builds a [`Stack`].
+pub struct StackBuilder {
+    services: ServicesBuilder,
+    schema: String,
+    config: switchyard::config::Config,
+}
+
+impl StackBuilder {
+    pub fn schema(mut self, schema: &str) -> Self {
+        self.schema = schema.to_owned();
+        self
+    }
+
+    pub fn services(mut self, services: ServicesBuilder) -> Self {
+        self.services = services;
+        self
+    }
+
+    /// Changes the gateway config before start (the sources are pointed at the services).
+    pub fn config(mut self, change: impl FnOnce(&mut switchyard::config::Config)) -> Self {
+        change(&mut self.config);
+        self
+    }
+
+    pub async fn start(self) -> Stack {
+        let services = self.services.start().await;
+        let mut config = self.config;
+        config.server.listen = "127.0.0.1:0".parse().expect("an address");
+        for kind in ServiceKind::ALL {
+            let declared = self.schema.contains(&format!("name: \"{}\"", kind.name()));
+            if let Some(url) = services.cluster.url(kind).filter(|_| declared) {
+                let entry = config.sources.entry(kind.name().to_owned()).or_default();
+                entry.url = Some(url);
+            }
+        }
+        let engine = switchyard::engine_from_sdl(
+            &config,
+            std::path::Path::new("test.graphql"),
+            &self.schema,
+        )
+        .expect("the test schema builds");
+        let gateway = switchyard::start_with_engine(&config, engine)
+            .await
+            .expect("the gateway starts");
+        Stack {
+            services,
+            gateway,
+            client: client(),
+        }
+    }
+}
+
+impl Stack {
+    /// The four services and a gateway serving the demo shop schema.
+    pub fn builder() -> StackBuilder {
+        StackBuilder {
+            services: Services::builder(),
+            schema: switchyard_schema::SHOP_SCHEMA.to_owned(),
+            config: switchyard::config::Config::default(),
+        }
+    }
+
+    pub async fn start() -> Stack {
+        Stack::builder().start().await
+    }
+
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.gateway.url())
+    }
+
+    /// POSTs a GraphQL request with extra headers.
+    pub async fn graphql_with(&self, body: Value, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.post(self.graphql_url()).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        reply(request.send().await.expect("the gateway answers")).await
+    }
+
+    /// POSTs `query` with no variables.
+    pub async fn query(&self, query: &str) -> Reply {
+        self.graphql_with(serde_json::json!({ "query": query }), &[])
+            .await
+    }
+
+    /// Requests per service since the last reset, in [`ServiceKind::ALL`] order.
+    pub async fn upstream_counts(&self) -> [u64; 4] {
+        let mut counts = [0; 4];
+        for (i, kind) in ServiceKind::ALL.into_iter().enumerate() {
+            counts[i] = self.services.total_requests(kind).await;
+        }
+        counts
+    }
+}
+
+/// The dashboard query of the schema engine issue.
+pub const DASHBOARD: &str = "{ user(id: 7) { name orders(first: 10) { total payment { status } } unreadNotificationCount notifications(first: 5) { message } } }";

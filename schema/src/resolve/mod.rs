@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod json;
+pub mod nulls;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -38,9 +39,14 @@ pub struct RequestData {
     pub fetcher: Arc<Fetcher>,
 }
 
+/// How long the loader gathers keys after the first one before it calls: siblings resolved
+/// together (a list's items) register their keys within this window.
+pub const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
+
 impl RequestData {
     pub fn new(caller: Caller, fetcher: Arc<Fetcher>) -> Self {
-        let loader = DataLoader::new(RestLoader::new(fetcher.clone()), tokio::spawn);
+        let loader =
+            DataLoader::new(RestLoader::new(fetcher.clone()), tokio::spawn).delay(BATCH_WINDOW);
         RequestData {
             caller: Arc::new(caller),
             loader,

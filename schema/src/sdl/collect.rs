@@ -415,7 +415,6 @@ fn read_rest(
         ],
         diags,
     );
-    let before = diags.len();
     let source = args.required_string("source", diags)?;
     let method = match args.get("method").map(|v| &v.node) {
         None => Method::GET,
@@ -635,9 +634,8 @@ fn read_rest(
             None
         }
     };
-    if diags.len() > before {
-        return None;
-    }
+    // A spec with errors is still returned, so later checks (its source) report as well;
+    // the errors already recorded keep the schema from being served.
     Some(RestSpec {
         source: SourceName(source.into()),
         method,

@@ -7,6 +7,8 @@ use switchyard_tests::client;
 fn ephemeral() -> Config {
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".parse().expect("an address");
+    config.schema.path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../schema/examples/shop.graphql");
     config
 }
 

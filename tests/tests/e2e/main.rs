@@ -1,5 +1,11 @@
 //! End-to-end tests over real HTTP on loopback, one module per feature.
 
+mod cli;
+mod engine_cache;
+mod engine_dashboard;
+mod engine_failures;
+mod engine_http;
+mod engine_templates;
 mod gateway_lifecycle;
 mod mock_control;
 mod mock_notifications;

@@ -1,0 +1,80 @@
+//! A REST service that records every request it receives and answers from a closure: for
+//! tests that must see exactly what the gateway sent, or must answer something odd.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use axum::{Json, Router, extract::Request, http::StatusCode};
+use serde_json::Value;
+
+/// One received request: method and the raw path-and-query as it arrived on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub method: String,
+    pub uri: String,
+}
+
+type Responder = dyn Fn(&str) -> (StatusCode, Value) + Send + Sync;
+
+/// The running recorder.
+pub struct Recorder {
+    pub addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Recorder {
+    /// Starts on an ephemeral loopback port; `respond` gets the path-and-query.
+    pub async fn start(
+        respond: impl Fn(&str) -> (StatusCode, Value) + Send + Sync + 'static,
+    ) -> Recorder {
+        let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let respond: Arc<Responder> = Arc::new(respond);
+        let log = requests.clone();
+        let app = Router::new().fallback(move |request: Request| {
+            let log = log.clone();
+            let respond = respond.clone();
+            async move {
+                let uri = request
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default();
+                log.lock().expect("not poisoned").push(Recorded {
+                    method: request.method().to_string(),
+                    uri: uri.clone(),
+                });
+                let (status, body) = respond(&uri);
+                (status, Json(body))
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let addr = listener.local_addr().expect("has an address");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Recorder {
+            addr,
+            requests,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().expect("not poisoned").clone()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,115 @@
+//! The `switchyard` binary: `check` and `print-schema` on good and broken schema files.
+
+use std::{path::PathBuf, process::Command};
+
+/// The `switchyard` binary cargo built beside this test binary.
+fn switchyard() -> Command {
+    let mut path = std::env::current_exe().expect("the test binary has a path");
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    let binary = path.join("switchyard");
+    assert!(
+        binary.exists(),
+        "{} is missing: build the workspace first",
+        binary.display()
+    );
+    Command::new(binary)
+}
+
+fn shop_schema() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema/examples/shop.graphql")
+}
+
+#[test]
+fn check_accepts_the_demo_schema() {
+    let output = switchyard()
+        .arg("check")
+        .arg("--schema")
+        .arg(shop_schema())
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok:"));
+}
+
+#[test]
+fn check_reports_every_error_with_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("switchyard-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("broken.graphql");
+    std::fs::write(
+        &file,
+        r#"extend schema @source(name: "users", url: "http://127.0.0.1:4001")
+type Query {
+  user(id: ID!): User @rest(source: "userz", path: "/users/{$args.uid}")
+}
+type User { id: ID! name: String! boss: User @join(key: "bossId") }
+"#,
+    )
+    .expect("written");
+    let output = switchyard()
+        .arg("check")
+        .arg("--schema")
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let name = file.display().to_string();
+    assert!(stderr.contains(&format!("{name}:3:")), "{stderr}");
+    assert!(stderr.contains("unknown source `userz`"), "{stderr}");
+    assert!(stderr.contains("no argument `uid`"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{name}:5:")) && stderr.contains("bossId"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help:"), "{stderr}");
+
+    // `serve` refuses the same file.
+    let serve = switchyard()
+        .arg("serve")
+        .arg("--schema")
+        .arg(&file)
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .output()
+        .expect("runs");
+    assert!(!serve.status.success());
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("userz"));
+}
+
+#[test]
+fn print_schema_prints_the_public_sdl() {
+    let output = switchyard()
+        .arg("print-schema")
+        .arg("--schema")
+        .arg(shop_schema())
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let sdl = String::from_utf8_lossy(&output.stdout);
+    assert!(sdl.contains("type Query") && sdl.contains("placeOrder"));
+    assert!(!sdl.contains("@rest"));
+}
+
+#[test]
+fn bad_config_keys_are_named() {
+    let dir = std::env::temp_dir().join(format!("switchyard-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("switchyard.toml");
+    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:0\"\nlistne = 1\n").expect("written");
+    let output = switchyard()
+        .arg("check")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("listne"));
+}

@@ -1,0 +1,131 @@
+//! The demo graph resolves correct data with the fan-out batched: one call per service per
+//! level, not one per item.
+
+use serde_json::json;
+use switchyard_tests::{DASHBOARD, ServiceKind, Stack};
+
+#[tokio::test]
+async fn the_dashboard_is_correct_and_costs_one_call_per_service() {
+    let stack = Stack::start().await;
+    let reply = stack.query(DASHBOARD).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    let user = &reply.body["data"]["user"];
+
+    // Compare with what the services say directly.
+    let services = &stack.services;
+    let direct_user = services.get(ServiceKind::Users, "/users/7").await.body;
+    assert_eq!(user["name"], direct_user["name"]);
+    let orders = services
+        .get(ServiceKind::Orders, "/orders?userId=7&limit=10")
+        .await
+        .body;
+    let totals: Vec<_> = orders["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|o| o["total"].clone())
+        .collect();
+    let got: Vec<_> = user["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .map(|o| o["total"].clone())
+        .collect();
+    assert_eq!(got, totals);
+    for (order, direct) in user["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .zip(orders["items"].as_array().expect("items"))
+    {
+        let payments = services
+            .get(
+                ServiceKind::Payments,
+                &format!("/payments?orderId={}", direct["id"]),
+            )
+            .await
+            .body;
+        let expected = payments["items"]
+            .get(0)
+            .map_or(json!(null), |p| json!({"status": p["status"]}));
+        assert_eq!(order["payment"], expected);
+    }
+    let unread = services
+        .get(ServiceKind::Notifications, "/users/7/unread-count")
+        .await
+        .body;
+    assert_eq!(user["unreadNotificationCount"], unread["unread"]);
+    let notifications = services
+        .get(
+            ServiceKind::Notifications,
+            "/notifications?userId=7&limit=5",
+        )
+        .await
+        .body;
+    let messages: Vec<_> = notifications["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|n| json!({"message": n["message"]}))
+        .collect();
+    assert_eq!(user["notifications"], json!(messages));
+
+    // Now count what one dashboard costs.
+    services.reset_stats().await;
+    let again = Stack::query(&stack, DASHBOARD).await;
+    assert_eq!(again.body["data"], reply.body["data"]);
+    let [users, orders, payments, notifications] = stack.upstream_counts().await;
+    // `User` is cacheable for 30 s, so the repeat is served from the cache.
+    assert_eq!(users, 0, "users");
+    assert_eq!(orders, 1, "orders");
+    assert_eq!(payments, 1, "payments");
+    assert!(notifications <= 2, "notifications: {notifications}");
+}
+
+#[tokio::test]
+async fn a_cold_dashboard_costs_one_call_to_each_of_users_orders_payments() {
+    let stack = Stack::start().await;
+    let reply = stack.query(DASHBOARD).await;
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    assert_eq!(stack.upstream_counts().await, [1, 1, 1, 2]);
+}
+
+#[tokio::test]
+async fn n_plus_one_shapes_cost_one_call_per_service_per_level() {
+    let stack = Stack::start().await;
+    let reply = stack
+        .query("{ users(first: 50) { orders(first: 5) { payment { status } user { name } } } }")
+        .await;
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    let users = reply.body["data"]["users"].as_array().expect("users");
+    assert_eq!(users.len(), 50);
+    let orders: usize = users
+        .iter()
+        .map(|u| u["orders"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(orders > 100, "{orders} orders");
+    let stats = stack.services.stats(ServiceKind::Users).await;
+    assert_eq!(
+        stats["routes"]["GET /users"], 2,
+        "one page, one batch lookup for the joined users: {stats}"
+    );
+    let [_, orders_calls, payments_calls, notifications_calls] = stack.upstream_counts().await;
+    assert_eq!(
+        (orders_calls, payments_calls, notifications_calls),
+        (1, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn joins_and_missing_records() {
+    let stack = Stack::start().await;
+    let reply = stack
+        .query("{ order(id: 3) { id userId user { id name } } nothing: user(id: 999999) { name } }")
+        .await;
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    let order = &reply.body["data"]["order"];
+    assert_eq!(order["id"], "3");
+    assert_eq!(order["user"]["id"], order["userId"]);
+    assert_eq!(reply.body["data"]["nothing"], json!(null));
+}
