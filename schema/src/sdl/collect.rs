@@ -578,6 +578,27 @@ fn read_rest(
         ) => {
             let key_field = args.string("key", diags).or_else(|| parent.key.clone());
             let match_path = args.string("match", diags).map(|m| path_of(&m));
+            if key_field.is_none() {
+                diags.push(
+                    Diagnostic::new(
+                        args.directive.pos,
+                        format!(
+                            "`$keys` needs the parent's key: type {} has no @key",
+                            parent.name
+                        ),
+                    )
+                    .help("add `key: \"id\"` to @rest, or @key(fields: \"id\") to the type"),
+                );
+            }
+            if match_path.is_none() {
+                diags.push(
+                    Diagnostic::new(
+                        args.directive.pos,
+                        "`$keys` needs `match:`, the result field naming each item's parent",
+                    )
+                    .help("for /orders?userIds={$keys}, write match: \"userId\""),
+                );
+            }
             match (key_field, match_path) {
                 (Some(key), Some(match_path)) => match parent.paths.get(key.as_str()) {
                     Some(parent_key) => Some(BatchSpec {
@@ -592,29 +613,7 @@ fn read_rest(
                         None
                     }
                 },
-                (None, _) => {
-                    diags.push(
-                        Diagnostic::new(
-                            args.directive.pos,
-                            format!(
-                                "`$keys` needs the parent's key: type {} has no @key",
-                                parent.name
-                            ),
-                        )
-                        .help("add `key: \"id\"` to @rest, or @key(fields: \"id\") to the type"),
-                    );
-                    None
-                }
-                (_, None) => {
-                    diags.push(
-                        Diagnostic::new(
-                            args.directive.pos,
-                            "`$keys` needs `match:`, the result field naming each item's parent",
-                        )
-                        .help("for /orders?userIds={$keys}, write match: \"userId\""),
-                    );
-                    None
-                }
+                _ => None,
             }
         }
         (RestOwner::Entity, true) => {

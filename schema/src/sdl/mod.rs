@@ -43,3 +43,6 @@ pub fn load_graph(file: &Path, text: &str) -> Result<Graph, SchemaErrors> {
         Err(fail(diagnostics))
     }
 }
+
+#[cfg(test)]
+mod tests;
