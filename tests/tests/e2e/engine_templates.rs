@@ -17,6 +17,20 @@ async fn gateway_over(recorder: &Recorder, schema: &str) -> switchyard::RunningG
         .expect("starts")
 }
 
+/// POSTs a GraphQL request body to the gateway.
+async fn post(
+    gateway: &switchyard::RunningGateway,
+    body: &serde_json::Value,
+) -> switchyard_tests::Reply {
+    let response = client()
+        .post(format!("{}/graphql", gateway.url()))
+        .json(body)
+        .send()
+        .await
+        .expect("answers");
+    reply(response).await
+}
+
 const SCHEMA: &str = r#"
 extend schema @source(name: "svc", url: "RECORDER")
 type Query {
@@ -30,7 +44,6 @@ type Item { id: String! count: Int }
 async fn injection_strings_stay_one_segment_or_one_value() {
     let recorder = Recorder::start(|_| (StatusCode::OK, json!({"id": "x", "count": 1}))).await;
     let gateway = gateway_over(&recorder, SCHEMA).await;
-    let client = client();
     let cases = [
         ("../admin", "/items/..%2Fadmin"),
         ("%2F", "/items/%252F"),
@@ -43,13 +56,7 @@ async fn injection_strings_stay_one_segment_or_one_value() {
     ];
     for (value, _) in &cases {
         let body = json!({"query": "query($id: String!) { item(id: $id) { id } }", "variables": {"id": value}});
-        let response = client
-            .post(format!("{}/graphql", gateway.url()))
-            .json(&body)
-            .send()
-            .await
-            .expect("answers");
-        let reply = reply(response).await;
+        let reply = post(&gateway, &body).await;
         assert!(
             reply.body["data"]["item"].is_object(),
             "{value}: {}",
@@ -61,12 +68,7 @@ async fn injection_strings_stay_one_segment_or_one_value() {
     assert_eq!(seen, expected);
 
     let body = json!({"query": "{ search(q: \"a&tag=admin#x\") { id } }"});
-    client
-        .post(format!("{}/graphql", gateway.url()))
-        .json(&body)
-        .send()
-        .await
-        .expect("answers");
+    post(&gateway, &body).await;
     let last = recorder.requests().pop().expect("a request").uri;
     assert_eq!(
         last, "/items?q=a%26tag%3Dadmin%23x",
@@ -80,13 +82,7 @@ async fn dot_segments_are_refused_before_any_call() {
     let gateway = gateway_over(&recorder, SCHEMA).await;
     for value in ["..", ".", ""] {
         let body = json!({"query": "query($id: String!) { item(id: $id) { id } }", "variables": {"id": value}});
-        let response = client()
-            .post(format!("{}/graphql", gateway.url()))
-            .json(&body)
-            .send()
-            .await
-            .expect("answers");
-        let reply = reply(response).await;
+        let reply = post(&gateway, &body).await;
         assert_eq!(reply.body["data"]["item"], json!(null));
         assert_eq!(
             reply.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
@@ -113,13 +109,7 @@ async fn wrong_types_from_a_service_are_bad_responses_not_wrong_values() {
     let gateway = gateway_over(&recorder, SCHEMA).await;
     for id in ["string-count", "huge-count", "number-id", "list"] {
         let body = json!({"query": format!("{{ item(id: \"{id}\") {{ id count }} }}")});
-        let response = client()
-            .post(format!("{}/graphql", gateway.url()))
-            .json(&body)
-            .send()
-            .await
-            .expect("answers");
-        let reply = reply(response).await;
+        let reply = post(&gateway, &body).await;
         assert_eq!(
             reply.body["errors"][0]["extensions"]["code"], "UPSTREAM_BAD_RESPONSE",
             "{id}: {}",

@@ -1,6 +1,5 @@
 //! End-to-end tests over real HTTP on loopback, one module per feature.
 
-mod cli;
 mod engine_cache;
 mod engine_dashboard;
 mod engine_failures;

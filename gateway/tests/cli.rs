@@ -1,21 +1,12 @@
 //! The `switchyard` binary: `check` and `print-schema` on good and broken schema files.
+//!
+//! These live beside the binary (not in the `tests` crate) because only a package's own
+//! integration tests are guaranteed a freshly built binary (`CARGO_BIN_EXE_*`).
 
 use std::{path::PathBuf, process::Command};
 
-/// The `switchyard` binary cargo built beside this test binary.
 fn switchyard() -> Command {
-    let mut path = std::env::current_exe().expect("the test binary has a path");
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let binary = path.join("switchyard");
-    assert!(
-        binary.exists(),
-        "{} is missing: build the workspace first",
-        binary.display()
-    );
-    Command::new(binary)
+    Command::new(env!("CARGO_BIN_EXE_switchyard"))
 }
 
 fn shop_schema() -> PathBuf {
