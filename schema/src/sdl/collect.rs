@@ -445,16 +445,6 @@ fn read_rest(
         );
     }
     let path = parse_template(&path_text, args.pos_of("path"), diags)?;
-    if path
-        .vars()
-        .any(|v| v.root == VarRoot::Headers || v.root == VarRoot::Jwt)
-        && path_text.contains("://")
-    {
-        diags.push(Diagnostic::new(
-            args.pos_of("path"),
-            "a path cannot contain a URL",
-        ));
-    }
     let mut query = Vec::new();
     match args.get("query").map(|v| (&v.node, v.pos)) {
         None | Some((Value::Null, _)) => {}

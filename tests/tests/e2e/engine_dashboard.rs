@@ -129,3 +129,34 @@ async fn joins_and_missing_records() {
     assert_eq!(order["user"]["id"], order["userId"]);
     assert_eq!(reply.body["data"]["nothing"], json!(null));
 }
+
+/// An entity whose service has no batch endpoint: one call per distinct key.
+const PER_KEY_SCHEMA: &str = r#"
+extend schema
+  @source(name: "users", url: "http://127.0.0.1:1")
+  @source(name: "orders", url: "http://127.0.0.1:1")
+type Query {
+  orders(userId: ID!): [Order!]!
+    @rest(source: "orders", path: "/orders", query: {userId: "{$args.userId}", limit: "5"}, select: "items")
+}
+type User @key(fields: "id") @rest(source: "users", path: "/users/{$key}") { id: ID! name: String! }
+type Order { id: ID! userId: ID! user: User! @join(key: "userId") }
+"#;
+
+#[tokio::test]
+async fn without_a_batch_endpoint_joins_make_one_call_per_distinct_key() {
+    let stack = Stack::builder().schema(PER_KEY_SCHEMA).start().await;
+    let reply = stack
+        .query("{ orders(userId: 9) { id user { id name } } }")
+        .await;
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    let orders = reply.body["data"]["orders"].as_array().expect("orders");
+    assert!(orders.len() > 1, "user 9 has several orders");
+    assert!(orders.iter().all(|o| o["user"]["id"] == "9"));
+    let stats = stack.services.stats(ServiceKind::Users).await;
+    assert_eq!(
+        stats["routes"],
+        json!({"GET /users/{id}": 1}),
+        "the joins to one user are one call"
+    );
+}
