@@ -9,7 +9,10 @@ use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::{FetchError, Fetcher, PreparedRequest};
-use crate::{resolve::json::get_path, template};
+use crate::{
+    resolve::{convert::Loc, json::get_path},
+    template,
+};
 
 /// Stands in the rendered URL for the comma-separated keys. It can never come from a
 /// rendered value (those percent-encode `{` and `$`) nor from a template literal (where
@@ -57,7 +60,15 @@ pub fn key_text(value: &Value) -> Option<String> {
     }
 }
 
-type Loaded = Result<Arc<Value>, FetchError>;
+/// What a load finds: a whole response, or for one key of a batch the positions of its
+/// matching items in the list of the batch's response, which all its keys share.
+#[derive(Debug, Clone)]
+pub enum Found {
+    Whole(Arc<Value>),
+    Items { list: Loc, indices: Vec<usize> },
+}
+
+pub type Loaded = Result<Found, FetchError>;
 
 async fn load_batch(fetcher: &Fetcher, group: &BatchGroup, keys: &[&str]) -> Vec<(String, Loaded)> {
     let joined = keys
@@ -77,6 +88,7 @@ async fn load_batch(fetcher: &Fetcher, group: &BatchGroup, keys: &[&str]) -> Vec
                 .collect();
         }
     };
+    let list = Loc::new(response.clone()).join(&group.select);
     let items = match get_path(&response, &group.select) {
         Value::Array(items) => items.as_slice(),
         Value::Null => &[],
@@ -91,20 +103,19 @@ async fn load_batch(fetcher: &Fetcher, group: &BatchGroup, keys: &[&str]) -> Vec
                 .collect();
         }
     };
-    let mut by_key: HashMap<String, Vec<Value>> = HashMap::new();
-    for item in items {
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
         if let Some(key) = key_text(get_path(item, &group.match_path)) {
-            by_key.entry(key).or_default().push(item.clone());
+            by_key.entry(key).or_default().push(index);
         }
     }
     keys.iter()
         .map(|k| {
-            (
-                k.to_string(),
-                Ok(Arc::new(Value::Array(
-                    by_key.remove(*k).unwrap_or_default(),
-                ))),
-            )
+            let found = Found::Items {
+                list: list.clone(),
+                indices: by_key.remove(*k).unwrap_or_default(),
+            };
+            (k.to_string(), Ok(found))
         })
         .collect()
 }
@@ -125,7 +136,7 @@ impl Loader<LoadKey> for RestLoader {
         }
         let fetcher = &self.fetcher;
         let singles = join_all(calls.into_iter().map(|request| async move {
-            let result = fetcher.fetch(&request).await;
+            let result = fetcher.fetch(&request).await.map(Found::Whole);
             (LoadKey::Call(request), result)
         }));
         let batches = join_all(groups.iter().flat_map(|(group, keys)| {

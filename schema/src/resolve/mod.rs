@@ -11,18 +11,20 @@ use async_graphql::{
     ErrorExtensions,
     dataloader::DataLoader,
     dynamic::{FieldFuture, FieldValue, ResolverContext},
+    parser::types::BaseType,
 };
 use reqwest::header::HeaderValue;
 use serde_json::Value;
 
 pub use convert::Node;
+use convert::{At, ConvertError, Loc};
 use json::{get_path, graphql_path, graphql_text, json_text};
 
 use crate::{
     caller::Caller,
     fetch::{
         FetchError, Fetcher, LoadKey, PreparedRequest, RestLoader,
-        loader::{BatchGroup, KEYS_MARKER, key_text},
+        loader::{BatchGroup, Found, KEYS_MARKER, Loaded, key_text},
         request::scope_for,
     },
     model::{
@@ -144,7 +146,7 @@ impl Vars<'_> {
             VarRoot::Parent => {
                 let parent = self.parent?;
                 let base = self.plan.parent_paths.get(&var.path[0])?;
-                let value = get_path(get_path(&parent.json, base), &var.path[1..]);
+                let value = get_path(get_path(parent.json(), base), &var.path[1..]);
                 Some(value.clone())
             }
             VarRoot::Jwt => Some(get_path(self.caller.claims.as_ref()?, &var.path).clone()),
@@ -269,14 +271,22 @@ fn prepare(
     })
 }
 
-async fn load(data: &RequestData, key: LoadKey) -> Result<Arc<Value>, FetchError> {
+async fn load(data: &RequestData, key: LoadKey) -> Loaded {
     match data.loader.load_one(key).await {
         Ok(Some(result)) => result,
-        Ok(None) | Err(_) => Ok(Arc::new(Value::Null)),
+        Ok(None) | Err(_) => Ok(Found::Whole(Arc::new(Value::Null))),
     }
 }
 
-/// Runs a `@rest` for one parent; a batched one returns the parent's matching items.
+/// What a `@rest` found for one parent.
+enum Answer {
+    /// The value at a place of the response (its `select` applied).
+    Value(Loc),
+    /// The items of a batch's response that match this parent.
+    Items { list: Loc, indices: Vec<usize> },
+}
+
+/// Runs a `@rest` for one parent.
 async fn call_rest(
     rest: &RestSpec,
     vars: &Vars<'_>,
@@ -284,9 +294,9 @@ async fn call_rest(
     data: &RequestData,
     batch_key: Option<String>,
     match_path: Option<&[String]>,
-) -> Result<Arc<Value>, async_graphql::Error> {
+) -> Result<Answer, async_graphql::Error> {
     let request = prepare(rest, vars, cache)?;
-    if let (Some(key), Some(match_path)) = (batch_key, match_path) {
+    let found = if let (Some(key), Some(match_path)) = (batch_key, match_path) {
         let max_batch = data
             .fetcher
             .source(&rest.source)
@@ -297,29 +307,69 @@ async fn call_rest(
             match_path: match_path.to_vec(),
             max_batch,
         };
-        return load(data, LoadKey::Batch(Arc::new(group), key))
-            .await
-            .map_err(|e| fetch_error(&e));
-    }
-    let response = if request.is_cacheable_method() {
+        load(data, LoadKey::Batch(Arc::new(group), key)).await
+    } else if request.is_cacheable_method() {
         load(data, LoadKey::Call(Arc::new(request))).await
     } else {
         // Writes are never deduplicated: two identical mutations are two calls.
-        data.fetcher.fetch(&request).await
+        data.fetcher.fetch(&request).await.map(Found::Whole)
     }
     .map_err(|e| fetch_error(&e))?;
-    if rest.select.is_empty() {
-        Ok(response)
-    } else {
-        Ok(Arc::new(get_path(&response, &rest.select).clone()))
-    }
+    Ok(match found {
+        Found::Whole(response) => Answer::Value(Loc::new(response).join(&rest.select)),
+        Found::Items { list, indices } => Answer::Items { list, indices },
+    })
 }
 
-fn first_or_null(value: &Value) -> Value {
-    match value {
-        Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
-        other => other.clone(),
+/// Converts what a `@rest` found for a field: the value `path` below it, or for a batch
+/// the parent's items (a list field) or `path` below its first item (a single field).
+fn convert_answer(
+    answer: &Answer,
+    path: &[String],
+    plan: &FieldPlan,
+    source: &SourceName,
+) -> Result<Option<FieldValue<'static>>, async_graphql::Error> {
+    let (list, indices) = match answer {
+        Answer::Value(loc) => {
+            return convert_at(
+                get_path(loc.value(), path),
+                At::Below(loc, path),
+                plan,
+                source,
+            );
+        }
+        Answer::Items { list, indices } => (list, indices),
+    };
+    let BaseType::List(item_type) = &plan.field.ty.base else {
+        return match indices.first() {
+            Some(&index) => {
+                let item = list.item(index);
+                convert_at(
+                    get_path(item.value(), path),
+                    At::Below(&item, path),
+                    plan,
+                    source,
+                )
+            }
+            None => convert_at(&Value::Null, At::Loc(list), plan, source),
+        };
+    };
+    let items = list.value();
+    let list_at = At::Loc(list);
+    let mut out = Vec::with_capacity(indices.len());
+    for &index in indices {
+        let value = items.get(index).unwrap_or(&Value::Null);
+        let converted = convert::to_field_value(
+            value,
+            At::Item(&list_at, index),
+            item_type,
+            &plan.graph,
+            source,
+        )
+        .map_err(|error| bad_value(error, plan, source))?;
+        out.push(converted.unwrap_or(FieldValue::NULL));
     }
+    Ok(Some(FieldValue::list(out)))
 }
 
 async fn resolve_value(
@@ -329,83 +379,62 @@ async fn resolve_value(
     let data = ctx.data::<RequestData>()?;
     check_auth(&plan.auth, &data.caller)?;
     let parent = ctx.parent_value.downcast_ref::<Node>();
-    let vars = Vars {
-        plan,
-        args: Some(&ctx.args),
-        parent,
-        caller: &data.caller,
-        key: None,
-    };
     let field = &plan.field;
-    let (value, source): (Value, SourceName) = match &field.resolution {
+    match &field.resolution {
         Resolution::Project { path } => {
             let parent = parent.ok_or_else(|| coded("no parent object", "INTERNAL", None))?;
-            return convert(get_path(&parent.json, path), plan, &parent.source);
+            let value = get_path(parent.json(), path);
+            convert_at(value, At::Below(&parent.loc, path), plan, &parent.source)
         }
         Resolution::Rest { rest, path } => {
             let (batch_key, match_path) = match (&rest.batch, parent) {
                 (Some(batch), Some(parent)) => {
-                    match key_text(get_path(&parent.json, &batch.parent_key)) {
+                    match key_text(get_path(parent.json(), &batch.parent_key)) {
                         Some(key) => (Some(key), Some(batch.match_path.as_slice())),
-                        None => return convert(&empty_for(field), plan, &rest.source),
+                        None => {
+                            let empty = Loc::new(Arc::new(empty_for(field)));
+                            return convert_at(empty.value(), At::Loc(&empty), plan, &rest.source);
+                        }
                     }
                 }
                 _ => (None, None),
             };
-            let batched = batch_key.is_some();
-            let response = call_rest(rest, &vars, plan.cache, data, batch_key, match_path).await?;
-            let value = if batched && !is_list(&field.ty) {
-                first_or_null(&response)
-            } else {
-                response.as_ref().clone()
+            let vars = Vars {
+                plan,
+                args: Some(&ctx.args),
+                parent,
+                caller: &data.caller,
+                key: None,
             };
-            let value = if path.is_empty() {
-                value
-            } else {
-                get_path(&value, path).clone()
-            };
-            (value, rest.source.clone())
+            let answer = call_rest(rest, &vars, plan.cache, data, batch_key, match_path).await?;
+            convert_answer(&answer, path, plan, &rest.source)
         }
         Resolution::Join { key, .. } => {
             let parent = parent.ok_or_else(|| coded("no parent object", "INTERNAL", None))?;
-            let Some(key) = key_text(get_path(&parent.json, key)) else {
-                return convert(&Value::Null, plan, &parent.source);
+            let Some(key) = key_text(get_path(parent.json(), key)) else {
+                return convert_at(&Value::Null, At::Loc(&parent.loc), plan, &parent.source);
             };
             let (entity, cache) = plan
                 .entity
                 .as_ref()
                 .ok_or_else(|| coded("join without entity", "INTERNAL", None))?;
             let rest = &entity.rest;
-            let value = if rest.batch.is_some() {
-                let vars = Vars {
-                    plan,
-                    args: None,
-                    parent: None,
-                    caller: &data.caller,
-                    key: None,
-                };
-                first_or_null(
-                    call_rest(rest, &vars, *cache, data, Some(key), Some(&entity.key_path))
-                        .await?
-                        .as_ref(),
-                )
-            } else {
-                let vars = Vars {
-                    plan,
-                    args: None,
-                    parent: None,
-                    caller: &data.caller,
-                    key: Some(&key),
-                };
-                call_rest(rest, &vars, *cache, data, None, None)
-                    .await?
-                    .as_ref()
-                    .clone()
+            let mut vars = Vars {
+                plan,
+                args: None,
+                parent: None,
+                caller: &data.caller,
+                key: None,
             };
-            (value, rest.source.clone())
+            let answer = if rest.batch.is_some() {
+                call_rest(rest, &vars, *cache, data, Some(key), Some(&entity.key_path)).await?
+            } else {
+                vars.key = Some(&key);
+                call_rest(rest, &vars, *cache, data, None, None).await?
+            };
+            convert_answer(&answer, &[], plan, &rest.source)
         }
-    };
-    convert(&value, plan, &source)
+    }
 }
 
 fn empty_for(field: &FieldSpec) -> Value {
@@ -416,15 +445,23 @@ fn empty_for(field: &FieldSpec) -> Value {
     }
 }
 
-fn convert(
+fn bad_value(error: ConvertError, plan: &FieldPlan, source: &SourceName) -> async_graphql::Error {
+    tracing::debug!(service = source.as_str(), field = plan.field.name, %error, "upstream value does not fit the schema");
+    coded(
+        format!("{source} sent a value that does not fit the schema: {error}"),
+        "UPSTREAM_BAD_RESPONSE",
+        Some(source),
+    )
+}
+
+fn convert_at(
     value: &Value,
+    at: At<'_>,
     plan: &FieldPlan,
     source: &SourceName,
 ) -> Result<Option<FieldValue<'static>>, async_graphql::Error> {
-    convert::to_field_value(value, &plan.field.ty, &plan.graph, source).map_err(|error| {
-        tracing::debug!(service = source.as_str(), field = plan.field.name, %error, "upstream value does not fit the schema");
-        coded(format!("{source} sent a value that does not fit the schema: {error}"), "UPSTREAM_BAD_RESPONSE", Some(source))
-    })
+    convert::to_field_value(value, at, &plan.field.ty, &plan.graph, source)
+        .map_err(|error| bad_value(error, plan, source))
 }
 
 /// The resolver of a planned field.

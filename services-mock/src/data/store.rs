@@ -346,8 +346,9 @@ impl Store {
             .collect()
     }
 
-    /// Payments by id ascending, optionally only those of `order_ids` (grouped in that order)
-    /// and of one status.
+    /// Payments by id ascending, optionally of one status. With `order_ids`, the page
+    /// applies to each order in turn and the items come grouped in the order of
+    /// `order_ids`: one call serves a batch of orders, however many there are.
     pub fn list_payments(
         &self,
         order_ids: Option<&[u64]>,
@@ -355,26 +356,29 @@ impl Store {
         page: Page,
     ) -> Paged<Payment> {
         let payments = read(&self.payments);
-        let matches = |p: &Payment| status.is_none_or(|s| p.status == s);
-        let ids: Vec<u64> = match order_ids {
-            Some(order_ids) => order_ids
-                .iter()
-                .flat_map(|order_id| {
-                    payments
+        let load = |id| row(&payments.rows, id);
+        let matches = |id: &u64| status.is_none_or(|s| load(*id).is_some_and(|p| p.status == s));
+        let (items, total) = match order_ids {
+            Some(order_ids) => {
+                let mut items = Vec::new();
+                let mut total = 0;
+                for order_id in order_ids {
+                    let ids: Vec<u64> = payments
                         .by_order
                         .get(order_id)
-                        .into_iter()
-                        .flatten()
-                        .copied()
-                })
-                .collect(),
-            None => (1..=payments.rows.len() as u64).collect(),
+                        .map(|ids| ids.iter().copied().filter(matches).collect())
+                        .unwrap_or_default();
+                    let (mut page_items, count) = page_of(&ids, page, load);
+                    items.append(&mut page_items);
+                    total += count;
+                }
+                (items, total)
+            }
+            None => {
+                let ids: Vec<u64> = (1..=payments.rows.len() as u64).filter(matches).collect();
+                page_of(&ids, page, load)
+            }
         };
-        let ids: Vec<u64> = ids
-            .into_iter()
-            .filter(|&id| row(&payments.rows, id).is_some_and(|p| matches(&p)))
-            .collect();
-        let (items, total) = page_of(&ids, page, |id| row(&payments.rows, id));
         Paged {
             items,
             total,

@@ -85,8 +85,8 @@ pub fn endpoints() -> Vec<Endpoint<ServiceState>> {
         Endpoint {
             method: Method::GET,
             path: "/payments",
-            summary: "Payments by ids (batch), or a page by id; with `orderIds` the items come \
-                      grouped in the order of `orderIds`",
+            summary: "Payments by ids (batch), or a page by id; with `orderIds` the page applies \
+                      to each order and items come grouped in the order of `orderIds`",
             params: [
                 Param::query(
                     "ids",
@@ -94,7 +94,11 @@ pub fn endpoints() -> Vec<Endpoint<ServiceState>> {
                     "comma-separated payment ids, at most 500",
                 ),
                 Param::query("orderId", ParamType::Id, "only this order's payments"),
-                Param::query("orderIds", ParamType::IdList, "only these orders' payments"),
+                Param::query(
+                    "orderIds",
+                    ParamType::IdList,
+                    "only these orders' payments, paged per order",
+                ),
                 Param::query(
                     "status",
                     ParamType::Enum(STATUSES),

@@ -60,6 +60,30 @@ async fn payments_by_order_ids_grouped_in_request_order() {
     assert_eq!(orders.first(), Some(&second));
     assert_eq!(orders.last(), Some(&order_id));
 
+    // The page applies to each order: a batch of more orders than a page still answers
+    // every one of them (the gateway's `Order.payment` relies on it).
+    let many: Vec<String> = (1..=60).map(|id| id.to_string()).collect();
+    let wide = services
+        .get(Payments, &format!("/payments?orderIds={}", many.join(",")))
+        .await;
+    let answered: std::collections::BTreeSet<u64> = wide.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|p| p["orderId"].as_u64())
+        .collect();
+    let mut paid = std::collections::BTreeSet::new();
+    for id in 1..=60u64 {
+        let one = services
+            .get(Payments, &format!("/payments?orderId={id}"))
+            .await;
+        if one.body["total"].as_u64() > Some(0) {
+            paid.insert(id);
+        }
+    }
+    assert!(paid.len() > 20, "the seed pays most orders");
+    assert_eq!(answered, paid);
+
     let batch = services.get(Payments, "/payments?ids=2,1").await;
     assert_eq!(batch.body[0]["id"], 2);
     assert_eq!(batch.body[1]["id"], 1);
