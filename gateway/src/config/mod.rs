@@ -72,14 +72,14 @@ fn default_true() -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheConfig {
-    /// Upper bound of cached response bodies, in bytes. 0 disables caching (concurrent
-    /// identical calls are still coalesced).
+    /// Upper bound of the memory cached responses hold (parsed bodies, estimated), in
+    /// bytes. 0 disables caching (concurrent identical calls are still coalesced).
     #[serde(default = "default_cache_bytes")]
     pub max_bytes: u64,
 }
 
 fn default_cache_bytes() -> u64 {
-    64 * 1024 * 1024
+    32 * 1024 * 1024
 }
 
 impl Default for CacheConfig {

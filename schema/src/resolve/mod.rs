@@ -301,12 +301,7 @@ async fn call_rest(
             .fetcher
             .source(&rest.source)
             .map_or(100, |s| s.max_batch);
-        let group = BatchGroup {
-            request,
-            select: rest.select.clone(),
-            match_path: match_path.to_vec(),
-            max_batch,
-        };
+        let group = BatchGroup::new(request, rest.select.clone(), match_path.to_vec(), max_batch);
         load(data, LoadKey::Batch(Arc::new(group), key)).await
     } else if request.is_cacheable_method() {
         load(data, LoadKey::Call(Arc::new(request))).await

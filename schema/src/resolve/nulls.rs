@@ -13,7 +13,7 @@ use std::sync::{
 };
 
 use async_graphql::{
-    PathSegment, QueryPathSegment, ServerError, ServerResult, Value,
+    PathSegment, QueryPathNode, QueryPathSegment, ServerError, ServerResult, Value,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo},
 };
 
@@ -67,9 +67,9 @@ impl FieldFailures {
     }
 }
 
-fn path_of(info: &ResolveInfo<'_>) -> Vec<PathSegment> {
-    let mut path: Vec<PathSegment> = std::iter::once(info.path_node)
-        .chain(info.path_node.parents())
+fn path_of(node: &QueryPathNode<'_>) -> Vec<PathSegment> {
+    let mut path: Vec<PathSegment> = std::iter::once(node)
+        .chain(node.parents())
         .map(|node| match node.segment {
             QueryPathSegment::Index(i) => PathSegment::Index(i),
             QueryPathSegment::Name(name) => PathSegment::Field(name.to_owned()),
@@ -114,9 +114,12 @@ impl Extension for NullPropagationExtension {
             return next.run(ctx, info).await;
         };
         let (nullable, list, item_nullable) = shape(info.return_type);
-        let path = path_of(&info);
+        // The path is built only when something failed: building it for every field cost
+        // an allocation per ancestor per field.
+        let node = info.path_node;
         match next.run(ctx, info).await {
             Err(mut error) => {
+                let path = path_of(node);
                 if error.path.is_empty() {
                     error.path = path.clone();
                 }
@@ -127,6 +130,10 @@ impl Extension for NullPropagationExtension {
                 Ok(None)
             }
             Ok(mut value) => {
+                if !failures.any.load(Ordering::Acquire) {
+                    return Ok(value);
+                }
+                let path = path_of(node);
                 let children = failures.take_children(&path);
                 if children.is_empty() {
                     return Ok(value);
