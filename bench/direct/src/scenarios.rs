@@ -175,23 +175,27 @@ fn is_not_found(error: &anyhow::Error) -> bool {
         == Some(reqwest::StatusCode::NOT_FOUND)
 }
 
+/// A page of users, then up to `per_user` orders of each in one call.
+async fn users_and_orders(
+    upstreams: &Upstreams,
+    limit: u32,
+    offset: i64,
+    per_user: u32,
+) -> anyhow::Result<(Vec<Value>, Vec<Value>)> {
+    let page = format!("/users?limit={limit}&offset={offset}");
+    let users = items(upstreams.get(&upstreams.users, &page).await?);
+    if users.is_empty() {
+        return Ok((users, Vec::new()));
+    }
+    let path = format!("/orders?userIds={}&limit={per_user}", ids(&users, "id"));
+    let orders = items(upstreams.get(&upstreams.orders, &path).await?);
+    Ok((users, orders))
+}
+
 /// Users, then their orders, then the orders' payments; each order's user is its parent,
 /// already in hand.
 async fn n_plus_one(upstreams: &Upstreams, offset: i64) -> anyhow::Result<Value> {
-    let users = items(
-        upstreams
-            .get(
-                &upstreams.users,
-                &format!("/users?limit=50&offset={offset}"),
-            )
-            .await?,
-    );
-    let orders = if users.is_empty() {
-        Vec::new()
-    } else {
-        let path = format!("/orders?userIds={}&limit=5", ids(&users, "id"));
-        items(upstreams.get(&upstreams.orders, &path).await?)
-    };
+    let (users, orders) = users_and_orders(upstreams, 50, offset, 5).await?;
     let payments = payments_of(upstreams, &orders).await?;
     let mut by_user = group_by(orders, "userId");
     let users: Vec<Value> = users
@@ -217,23 +221,8 @@ async fn n_plus_one(upstreams: &Upstreams, offset: i64) -> anyhow::Result<Value>
     Ok(json!({ "users": users }))
 }
 
-const BIG_USERS: u32 = 100;
-
 async fn big(upstreams: &Upstreams, offset: i64) -> anyhow::Result<Value> {
-    let users = items(
-        upstreams
-            .get(
-                &upstreams.users,
-                &format!("/users?limit={BIG_USERS}&offset={offset}"),
-            )
-            .await?,
-    );
-    let orders = if users.is_empty() {
-        Vec::new()
-    } else {
-        let path = format!("/orders?userIds={}&limit=10", ids(&users, "id"));
-        items(upstreams.get(&upstreams.orders, &path).await?)
-    };
+    let (users, orders) = users_and_orders(upstreams, 100, offset, 10).await?;
     let mut by_user = group_by(orders, "userId");
     let users: Vec<Value> = users
         .iter()
