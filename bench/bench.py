@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -391,7 +391,6 @@ class Result:
     upstream_per_request: float = 0
     response_kib: float = 0
     answer: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def wrk(name: str, scenario: Scenario, seconds: int, connections: int, delay_ms: int,

@@ -6,7 +6,12 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use axum::{Json, Router, extract::Request, http::StatusCode};
+use axum::{
+    Json, Router,
+    extract::Request,
+    http::{HeaderValue, StatusCode},
+    response::IntoResponse,
+};
 use serde_json::Value;
 
 /// One received request: method and the raw path-and-query as it arrived on the wire.
@@ -30,12 +35,22 @@ impl Recorder {
     pub async fn start(
         respond: impl Fn(&str) -> (StatusCode, Value) + Send + Sync + 'static,
     ) -> Recorder {
+        Recorder::start_with_headers(&[], respond).await
+    }
+
+    /// Like [`Recorder::start`], with `headers` on every response.
+    pub async fn start_with_headers(
+        headers: &[(&'static str, &'static str)],
+        respond: impl Fn(&str) -> (StatusCode, Value) + Send + Sync + 'static,
+    ) -> Recorder {
+        let headers: Arc<[(&'static str, &'static str)]> = headers.into();
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let respond: Arc<Responder> = Arc::new(respond);
         let log = requests.clone();
         let app = Router::new().fallback(move |request: Request| {
             let log = log.clone();
             let respond = respond.clone();
+            let headers = headers.clone();
             async move {
                 let uri = request
                     .uri()
@@ -47,7 +62,13 @@ impl Recorder {
                     uri: uri.clone(),
                 });
                 let (status, body) = respond(&uri);
-                (status, Json(body))
+                let mut response = (status, Json(body)).into_response();
+                for (name, value) in headers.iter() {
+                    response
+                        .headers_mut()
+                        .insert(*name, HeaderValue::from_static(value));
+                }
+                response
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -66,6 +87,30 @@ impl Recorder {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// A gateway serving `schema`, in which `RECORDER` stands for this recorder's URL.
+    pub async fn gateway(&self, schema: &str) -> switchyard::RunningGateway {
+        let mut config = switchyard::config::Config::default();
+        config.server.listen = "127.0.0.1:0".parse().expect("an address");
+        let schema = schema.replace("RECORDER", &self.url());
+        let engine =
+            switchyard::engine_from_sdl(&config, std::path::Path::new("t.graphql"), &schema)
+                .expect("builds");
+        switchyard::start_with_engine(&config, engine)
+            .await
+            .expect("starts")
+    }
+
+    /// POSTs a GraphQL request body to `gateway`.
+    pub async fn post(gateway: &switchyard::RunningGateway, body: &Value) -> crate::Reply {
+        let response = crate::client()
+            .post(format!("{}/graphql", gateway.url()))
+            .json(body)
+            .send()
+            .await
+            .expect("answers");
+        crate::reply(response).await
     }
 
     pub fn requests(&self) -> Vec<Recorded> {

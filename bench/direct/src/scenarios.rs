@@ -113,6 +113,14 @@ async fn payments_of(
     Ok(first)
 }
 
+/// `{ status }` of an order's first payment, or null.
+fn payment_status(order: &Value, payments: &HashMap<u64, Value>) -> Value {
+    order["id"]
+        .as_u64()
+        .and_then(|id| payments.get(&id))
+        .map_or(Value::Null, |p| pick(p, &["status"]))
+}
+
 async fn dashboard(upstreams: &Upstreams, id: String) -> anyhow::Result<Value> {
     let user = async {
         match upstreams
@@ -145,13 +153,9 @@ async fn dashboard(upstreams: &Upstreams, id: String) -> anyhow::Result<Value> {
     let (orders, payments) = orders;
     let orders: Vec<Value> = orders
         .iter()
-        .map(|order| {
-            let payment = order["id"]
-                .as_u64()
-                .and_then(|id| payments.get(&id))
-                .map_or(Value::Null, |p| pick(p, &["status"]));
-            json!({ "total": order["total"], "payment": payment })
-        })
+        .map(
+            |order| json!({ "total": order["total"], "payment": payment_status(order, &payments) }),
+        )
         .collect();
     let unread = items(unread)
         .first()
@@ -208,11 +212,10 @@ async fn n_plus_one(upstreams: &Upstreams, offset: i64) -> anyhow::Result<Value>
             let orders: Vec<Value> = orders
                 .iter()
                 .map(|order| {
-                    let payment = order["id"]
-                        .as_u64()
-                        .and_then(|id| payments.get(&id))
-                        .map_or(Value::Null, |p| pick(p, &["status"]));
-                    json!({ "payment": payment, "user": pick(user, &["name"]) })
+                    json!({
+                        "payment": payment_status(order, &payments),
+                        "user": pick(user, &["name"]),
+                    })
                 })
                 .collect();
             json!({ "orders": orders })

@@ -386,9 +386,10 @@ async fn resolve_value(
                 (Some(batch), Some(parent)) => {
                     match key_text(get_path(parent.json(), &batch.parent_key)) {
                         Some(key) => (Some(key), Some(batch.match_path.as_slice())),
+                        // An empty list or null holds no object: no place is needed.
                         None => {
-                            let empty = Loc::new(Arc::new(empty_for(field)));
-                            return convert_at(empty.value(), At::Loc(&empty), plan, &rest.source);
+                            let empty = empty_for(field);
+                            return convert_at(&empty, At::Loc(&parent.loc), plan, &rest.source);
                         }
                     }
                 }

@@ -1,8 +1,10 @@
 //! The response cache: repeats within the TTL cost nothing upstream; a private type is never
-//! served to another caller; public hints are shared.
+//! served to another caller; public hints are shared; without a hint the service's own
+//! `Cache-Control` decides.
 
+use axum::http::StatusCode;
 use serde_json::json;
-use switchyard_tests::{ServiceKind::Users, Stack};
+use switchyard_tests::{ServiceKind::Users, Stack, recorder::Recorder};
 
 const USER: &str = "{ user(id: 12) { name email } }";
 
@@ -80,4 +82,35 @@ async fn without_a_hint_nothing_is_cached() {
     stack.query("{ user(id: 4) { name } }").await;
     stack.query("{ user(id: 4) { name } }").await;
     assert_eq!(stack.services.total_requests(Users).await, 2);
+}
+
+const HINTLESS_SCHEMA: &str = r#"
+extend schema @source(name: "svc", url: "RECORDER")
+type Query { item(id: String!): Item @rest(source: "svc", path: "/items/{$args.id}") }
+type Item { id: String! }
+"#;
+
+#[tokio::test]
+async fn without_a_hint_the_services_own_max_age_is_honoured() {
+    let recorder = Recorder::start_with_headers(&[("cache-control", "max-age=60")], |_| {
+        (StatusCode::OK, json!({"id": "x"}))
+    })
+    .await;
+    let gateway = recorder.gateway(HINTLESS_SCHEMA).await;
+    let body = json!({"query": "{ item(id: \"a\") { id } }"});
+    for _ in 0..3 {
+        let reply = Recorder::post(&gateway, &body).await;
+        assert_eq!(reply.body["data"]["item"]["id"], "x");
+    }
+    assert_eq!(recorder.requests().len(), 1);
+
+    let no_store = Recorder::start_with_headers(&[("cache-control", "no-store")], |_| {
+        (StatusCode::OK, json!({"id": "y"}))
+    })
+    .await;
+    let gateway = no_store.gateway(HINTLESS_SCHEMA).await;
+    for _ in 0..2 {
+        Recorder::post(&gateway, &body).await;
+    }
+    assert_eq!(no_store.requests().len(), 2);
 }

@@ -3,33 +3,7 @@
 
 use axum::http::StatusCode;
 use serde_json::json;
-use switchyard::config::Config;
-use switchyard_tests::{client, recorder::Recorder, reply};
-
-async fn gateway_over(recorder: &Recorder, schema: &str) -> switchyard::RunningGateway {
-    let mut config = Config::default();
-    config.server.listen = "127.0.0.1:0".parse().expect("an address");
-    let schema = schema.replace("RECORDER", &recorder.url());
-    let engine = switchyard::engine_from_sdl(&config, std::path::Path::new("t.graphql"), &schema)
-        .expect("builds");
-    switchyard::start_with_engine(&config, engine)
-        .await
-        .expect("starts")
-}
-
-/// POSTs a GraphQL request body to the gateway.
-async fn post(
-    gateway: &switchyard::RunningGateway,
-    body: &serde_json::Value,
-) -> switchyard_tests::Reply {
-    let response = client()
-        .post(format!("{}/graphql", gateway.url()))
-        .json(body)
-        .send()
-        .await
-        .expect("answers");
-    reply(response).await
-}
+use switchyard_tests::recorder::Recorder;
 
 const SCHEMA: &str = r#"
 extend schema @source(name: "svc", url: "RECORDER")
@@ -43,7 +17,7 @@ type Item { id: String! count: Int }
 #[tokio::test]
 async fn injection_strings_stay_one_segment_or_one_value() {
     let recorder = Recorder::start(|_| (StatusCode::OK, json!({"id": "x", "count": 1}))).await;
-    let gateway = gateway_over(&recorder, SCHEMA).await;
+    let gateway = recorder.gateway(SCHEMA).await;
     let cases = [
         ("../admin", "/items/..%2Fadmin"),
         ("%2F", "/items/%252F"),
@@ -56,7 +30,7 @@ async fn injection_strings_stay_one_segment_or_one_value() {
     ];
     for (value, _) in &cases {
         let body = json!({"query": "query($id: String!) { item(id: $id) { id } }", "variables": {"id": value}});
-        let reply = post(&gateway, &body).await;
+        let reply = Recorder::post(&gateway, &body).await;
         assert!(
             reply.body["data"]["item"].is_object(),
             "{value}: {}",
@@ -68,7 +42,7 @@ async fn injection_strings_stay_one_segment_or_one_value() {
     assert_eq!(seen, expected);
 
     let body = json!({"query": "{ search(q: \"a&tag=admin#x\") { id } }"});
-    post(&gateway, &body).await;
+    Recorder::post(&gateway, &body).await;
     let last = recorder.requests().pop().expect("a request").uri;
     assert_eq!(
         last, "/items?q=a%26tag%3Dadmin%23x",
@@ -79,10 +53,10 @@ async fn injection_strings_stay_one_segment_or_one_value() {
 #[tokio::test]
 async fn dot_segments_are_refused_before_any_call() {
     let recorder = Recorder::start(|_| (StatusCode::OK, json!({"id": "x"}))).await;
-    let gateway = gateway_over(&recorder, SCHEMA).await;
+    let gateway = recorder.gateway(SCHEMA).await;
     for value in ["..", ".", ""] {
         let body = json!({"query": "query($id: String!) { item(id: $id) { id } }", "variables": {"id": value}});
-        let reply = post(&gateway, &body).await;
+        let reply = Recorder::post(&gateway, &body).await;
         assert_eq!(reply.body["data"]["item"], json!(null));
         assert_eq!(
             reply.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
@@ -106,10 +80,10 @@ async fn wrong_types_from_a_service_are_bad_responses_not_wrong_values() {
         (StatusCode::OK, body)
     })
     .await;
-    let gateway = gateway_over(&recorder, SCHEMA).await;
+    let gateway = recorder.gateway(SCHEMA).await;
     for id in ["string-count", "huge-count", "number-id", "list"] {
         let body = json!({"query": format!("{{ item(id: \"{id}\") {{ id count }} }}")});
-        let reply = post(&gateway, &body).await;
+        let reply = Recorder::post(&gateway, &body).await;
         assert_eq!(
             reply.body["errors"][0]["extensions"]["code"], "UPSTREAM_BAD_RESPONSE",
             "{id}: {}",
