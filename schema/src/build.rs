@@ -18,12 +18,13 @@ use crate::{
     caller::Caller,
     error::{LoadError, SchemaErrors},
     fetch::Fetcher,
-    model::{ArgSpec, Graph, ObjectSpec, Resolution, named_type},
+    model::{ArgSpec, EntitySpec, Graph, ObjectSpec, Resolution, named_type},
     resolve::{
         self, FieldPlan, RequestData,
         nulls::{FieldFailures, NullPropagation},
     },
     sdl,
+    template::VarRoot,
 };
 
 /// Per-environment settings of one source, replacing the schema's.
@@ -123,6 +124,7 @@ fn build_object(graph: &Arc<Graph>, object: &ObjectSpec) -> Object {
             field: field.clone(),
             auth,
             cache: field.cache.or(target.and_then(|t| t.cache)),
+            shared_batch: shares_batch(&field.resolution, entity.as_ref().map(|(e, _)| e)),
             entity,
             parent_paths: parent_paths.clone(),
         });
@@ -255,4 +257,18 @@ impl Engine {
     pub fn fetcher(&self) -> &Arc<Fetcher> {
         &self.fetcher
     }
+}
+
+/// Whether every parent of the field makes the same batched call but for its key (see
+/// [`FieldPlan::shared_batch`]).
+fn shares_batch(resolution: &Resolution, entity: Option<&EntitySpec>) -> bool {
+    let rest = match resolution {
+        Resolution::Rest { rest, .. } => rest.as_ref(),
+        Resolution::Join { .. } => match entity {
+            Some(entity) => entity.rest.as_ref(),
+            None => return false,
+        },
+        Resolution::Project { .. } => return false,
+    };
+    rest.batch.is_some() && !rest.uses(&VarRoot::Parent)
 }

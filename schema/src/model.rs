@@ -10,7 +10,7 @@ use async_graphql::parser::{
 };
 use reqwest::{Method, header::HeaderName};
 
-use crate::template::Template;
+use crate::template::{Template, VarRoot};
 
 /// The name of a source, as declared by `@source(name:)`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -95,6 +95,33 @@ pub enum BodyTemplate {
     Text(Template),
     List(Vec<BodyTemplate>),
     Object(Vec<(String, BodyTemplate)>),
+}
+
+impl BodyTemplate {
+    /// The templates among the body's strings, into `out`.
+    pub fn templates<'a>(&'a self, out: &mut Vec<&'a Template>) {
+        match self {
+            BodyTemplate::Text(t) => out.push(t),
+            BodyTemplate::List(items) => items.iter().for_each(|b| b.templates(out)),
+            BodyTemplate::Object(fields) => fields.iter().for_each(|(_, b)| b.templates(out)),
+            BodyTemplate::Null | BodyTemplate::Bool(_) | BodyTemplate::Number(_) => {}
+        }
+    }
+}
+
+impl RestSpec {
+    /// Whether any template of the call (path, query, headers, body) reads `root`.
+    pub fn uses(&self, root: &VarRoot) -> bool {
+        let mut body = Vec::new();
+        if let Some(b) = &self.body {
+            b.templates(&mut body);
+        }
+        std::iter::once(&self.path)
+            .chain(self.query.iter().map(|(_, t)| t))
+            .chain(self.headers.iter().map(|(_, t)| t))
+            .chain(body)
+            .any(|t| t.uses(root))
+    }
 }
 
 /// How a field gets its value.

@@ -10,7 +10,11 @@ use async_graphql::{
 };
 use serde_json::Value;
 
-use crate::model::{Graph, SourceName};
+use super::{entities::Entities, json::get_path};
+use crate::{
+    fetch::loader::key_text,
+    model::{Graph, SourceName},
+};
 
 /// One step from a value into a child: an object key or a list index.
 #[derive(Debug, Clone)]
@@ -134,13 +138,20 @@ fn mismatch(expected: &str, value: &Value) -> ConvertError {
     }
 }
 
+/// Where converted values go: the graph they are typed by, the service they came from,
+/// and the request's entities, in which each entity object is recorded.
+pub struct Target<'a> {
+    pub graph: &'a Graph,
+    pub source: &'a SourceName,
+    pub entities: &'a Entities,
+}
+
 /// Converts `value`, found at `at`, to a field value of type `ty`. `None` is GraphQL null.
 pub fn to_field_value(
     value: &Value,
     at: At<'_>,
     ty: &Type,
-    graph: &Graph,
-    source: &SourceName,
+    target: &Target<'_>,
 ) -> Result<Option<FieldValue<'static>>, ConvertError> {
     if value.is_null() {
         return if ty.nullable {
@@ -157,13 +168,11 @@ pub fn to_field_value(
             let mut out = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
                 let at = At::Item(&at, index);
-                out.push(
-                    to_field_value(item, at, inner, graph, source)?.unwrap_or(FieldValue::NULL),
-                );
+                out.push(to_field_value(item, at, inner, target)?.unwrap_or(FieldValue::NULL));
             }
             Ok(Some(FieldValue::list(out)))
         }
-        BaseType::Named(name) => named(value, at, name, graph, source).map(Some),
+        BaseType::Named(name) => named(value, at, name, target).map(Some),
     }
 }
 
@@ -171,9 +180,9 @@ fn named(
     value: &Value,
     at: At<'_>,
     name: &Name,
-    graph: &Graph,
-    source: &SourceName,
+    target: &Target<'_>,
 ) -> Result<FieldValue<'static>, ConvertError> {
+    let graph = target.graph;
     let scalar = |v: GqlValue| Ok(FieldValue::value(v));
     match (name.as_str(), value) {
         ("String", Value::String(s)) => scalar(GqlValue::String(s.clone())),
@@ -207,10 +216,15 @@ fn named(
                     .map(FieldValue::value)
                     .map_err(|_| mismatch(other, value))
             } else if value.is_object() {
-                Ok(FieldValue::owned_any(Node {
+                let node = Node {
                     loc: at.loc(),
-                    source: source.clone(),
-                }))
+                    source: target.source.clone(),
+                };
+                let entity = graph.objects.get(other).and_then(|o| o.entity.as_ref());
+                if let Some(key) = entity.and_then(|e| key_text(get_path(value, &e.key_path))) {
+                    target.entities.insert(other, key, &node);
+                }
+                Ok(FieldValue::owned_any(node))
             } else {
                 Err(mismatch(other, value))
             }

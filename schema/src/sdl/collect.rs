@@ -493,7 +493,7 @@ fn read_rest(
         .collect();
     let mut body_templates = Vec::new();
     if let Some(body) = &body {
-        collect_body_templates(body, &mut body_templates);
+        body.templates(&mut body_templates);
     }
     let uses_keys = templates.iter().any(|(t, _)| t.uses(&VarRoot::Keys));
     for (template, pos) in templates
@@ -636,17 +636,6 @@ fn read_rest(
         batch,
         pos: args.directive.pos,
     })
-}
-
-fn collect_body_templates<'a>(body: &'a BodyTemplate, out: &mut Vec<&'a Template>) {
-    match body {
-        BodyTemplate::Text(t) => out.push(t),
-        BodyTemplate::List(items) => items.iter().for_each(|b| collect_body_templates(b, out)),
-        BodyTemplate::Object(fields) => fields
-            .iter()
-            .for_each(|(_, b)| collect_body_templates(b, out)),
-        _ => {}
-    }
 }
 
 fn read_args(args: &[Positioned<InputValueDefinition>]) -> Vec<ArgSpec> {

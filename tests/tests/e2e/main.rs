@@ -4,6 +4,7 @@ mod engine_cache;
 mod engine_dashboard;
 mod engine_failures;
 mod engine_http;
+mod engine_joins;
 mod engine_templates;
 mod gateway_lifecycle;
 mod mock_control;
