@@ -1,12 +1,16 @@
 //! The per-request loader: every keyed fetch goes through it, so that within one request
-//! all keys for one endpoint gathered in a tick become one batched call, and identical
-//! calls become one.
+//! all keys for one endpoint gathered while the request's resolvers run become one batched
+//! call, and identical calls become one.
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
 
-use async_graphql::dataloader::Loader;
+use async_graphql::indexmap::IndexMap;
 use futures_util::future::join_all;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use super::{FetchError, Fetcher, PreparedRequest};
 use crate::{
@@ -91,14 +95,123 @@ pub enum LoadKey {
     Batch(Arc<BatchGroup>, String),
 }
 
+type Waiters = Vec<oneshot::Sender<Loaded>>;
+
+/// Loads registered and not yet sent.
+#[derive(Default)]
+struct Pending {
+    calls: IndexMap<Arc<PreparedRequest>, Waiters>,
+    /// Keys in the order they came, so that the same keys make the same URL (and cache key).
+    batches: IndexMap<Arc<BatchGroup>, IndexMap<String, Waiters>>,
+    /// Whether a dispatch is on its way for what is pending.
+    scheduled: bool,
+}
+
+/// How many scheduler turns a dispatch waits before it sends what is pending. Resolvers
+/// register keys as the request's task polls them, and async-graphql's list resolution
+/// yields back to the scheduler between passes; a few turns let every sibling ready now
+/// register, without the fixed delay of a timer (a clock-based window cost a millisecond
+/// per level of the query when idle).
+const GATHER_TURNS: usize = 3;
+
 /// The loader of one request.
 pub struct RestLoader {
     fetcher: Arc<Fetcher>,
+    pending: Mutex<Pending>,
 }
 
 impl RestLoader {
-    pub fn new(fetcher: Arc<Fetcher>) -> Self {
-        RestLoader { fetcher }
+    pub fn new(fetcher: Arc<Fetcher>) -> Arc<Self> {
+        Arc::new(RestLoader {
+            fetcher,
+            pending: Mutex::default(),
+        })
+    }
+
+    /// Registers a load and waits for its result.
+    pub async fn load(self: &Arc<Self>, key: LoadKey) -> Loaded {
+        let (tx, rx) = oneshot::channel();
+        let service = match &key {
+            LoadKey::Call(request) => request.source.clone(),
+            LoadKey::Batch(group, _) => group.request.source.clone(),
+        };
+        let schedule = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            match key {
+                LoadKey::Call(request) => pending.calls.entry(request).or_default().push(tx),
+                LoadKey::Batch(group, key) => pending
+                    .batches
+                    .entry(group)
+                    .or_default()
+                    .entry(key)
+                    .or_default()
+                    .push(tx),
+            }
+            !std::mem::replace(&mut pending.scheduled, true)
+        };
+        if schedule {
+            let this = self.clone();
+            // Spawned, so that a client going away cannot cancel a call that other waiters
+            // of the request share.
+            tokio::spawn(async move { this.dispatch().await });
+        }
+        // Outside tokio's cooperative budget: a list's hundreds of waiters would exhaust
+        // it within one pass, and the rest of the list would register its keys only on the
+        // next pass, after this batch went out (measured: 3.15 calls per n-plus-one instead
+        // of 3 at 16 concurrent requests).
+        tokio::task::unconstrained(rx).await.unwrap_or_else(|_| {
+            Err(FetchError::Request {
+                service,
+                reason: "the call was dropped".into(),
+            })
+        })
+    }
+
+    async fn dispatch(&self) {
+        for _ in 0..GATHER_TURNS {
+            tokio::task::yield_now().await;
+        }
+        let pending = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            std::mem::take(&mut *pending)
+        };
+        let fetcher = &self.fetcher;
+        let singles = join_all(
+            pending
+                .calls
+                .into_iter()
+                .map(|(request, waiters)| async move {
+                    let result = fetcher.fetch(&request).await.map(Found::Whole);
+                    answer(waiters, &result);
+                }),
+        );
+        // Each endpoint's keys, in chunks of its batch size.
+        let mut chunks = Vec::new();
+        for (group, keys) in pending.batches {
+            let mut keys: Vec<(String, Waiters)> = keys.into_iter().collect();
+            let size = group.max_batch.max(1);
+            while !keys.is_empty() {
+                let rest = keys.split_off(keys.len().min(size));
+                chunks.push((group.clone(), std::mem::replace(&mut keys, rest)));
+            }
+        }
+        let batches = join_all(chunks.into_iter().map(|(group, chunk)| async move {
+            let results = {
+                let keys: Vec<&str> = chunk.iter().map(|(key, _)| key.as_str()).collect();
+                load_batch(fetcher, &group, &keys).await
+            };
+            for ((_, waiters), (_, result)) in chunk.into_iter().zip(results) {
+                answer(waiters, &result);
+            }
+        }));
+        futures_util::join!(singles, batches);
+    }
+}
+
+fn answer(waiters: Waiters, result: &Loaded) {
+    for waiter in waiters {
+        // A waiter that is gone (its request was cancelled) needs nothing.
+        let _ = waiter.send(result.clone());
     }
 }
 
@@ -170,41 +283,4 @@ async fn load_batch(fetcher: &Fetcher, group: &BatchGroup, keys: &[&str]) -> Vec
             (k.to_string(), Ok(found))
         })
         .collect()
-}
-
-impl Loader<LoadKey> for RestLoader {
-    type Value = Loaded;
-    /// Failures are per key (in `Value`), so one failing endpoint cannot fail the others.
-    type Error = Infallible;
-
-    async fn load(&self, keys: &[LoadKey]) -> Result<HashMap<LoadKey, Loaded>, Infallible> {
-        let mut calls = Vec::new();
-        let mut groups: HashMap<Arc<BatchGroup>, Vec<&str>> = HashMap::new();
-        for key in keys {
-            match key {
-                LoadKey::Call(request) => calls.push(request.clone()),
-                LoadKey::Batch(group, key) => groups.entry(group.clone()).or_default().push(key),
-            }
-        }
-        let fetcher = &self.fetcher;
-        let singles = join_all(calls.into_iter().map(|request| async move {
-            let result = fetcher.fetch(&request).await.map(Found::Whole);
-            (LoadKey::Call(request), result)
-        }));
-        let batches = join_all(groups.iter().flat_map(|(group, keys)| {
-            keys.chunks(group.max_batch.max(1))
-                .map(move |chunk| async move {
-                    load_batch(fetcher, group, chunk)
-                        .await
-                        .into_iter()
-                        .map(|(key, result)| (LoadKey::Batch(group.clone(), key), result))
-                        .collect::<Vec<_>>()
-                })
-        }));
-        let (singles, batches) = futures_util::join!(singles, batches);
-        Ok(singles
-            .into_iter()
-            .chain(batches.into_iter().flatten())
-            .collect())
-    }
 }

@@ -13,7 +13,6 @@ use std::{
 
 use async_graphql::{
     ErrorExtensions, Name, Value as ConstValue,
-    dataloader::DataLoader,
     dynamic::{FieldFuture, FieldValue, ResolverContext},
     indexmap::IndexMap,
     parser::types::BaseType,
@@ -43,7 +42,7 @@ use crate::{
 /// What one request's resolvers share: who asks, and the loader that batches their calls.
 pub struct RequestData {
     pub caller: Arc<Caller>,
-    pub loader: DataLoader<RestLoader>,
+    pub loader: Arc<RestLoader>,
     pub fetcher: Arc<Fetcher>,
     pub entities: Entities,
     /// Batched calls prepared once for all parents of a field (see [`FieldPlan::shared_batch`]).
@@ -58,14 +57,9 @@ struct SharedGroup {
     group: Arc<BatchGroup>,
 }
 
-/// How long the loader gathers keys after the first one before it calls: siblings resolved
-/// together (a list's items) register their keys within this window.
-pub const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
-
 impl RequestData {
     pub fn new(caller: Caller, fetcher: Arc<Fetcher>) -> Self {
-        let loader =
-            DataLoader::new(RestLoader::new(fetcher.clone()), tokio::spawn).delay(BATCH_WINDOW);
+        let loader = RestLoader::new(fetcher.clone());
         RequestData {
             caller: Arc::new(caller),
             loader,
@@ -294,10 +288,7 @@ fn prepare(
 }
 
 async fn load(data: &RequestData, key: LoadKey) -> Loaded {
-    match data.loader.load_one(key).await {
-        Ok(Some(result)) => result,
-        Ok(None) | Err(_) => Ok(Found::Whole(Arc::new(Value::Null))),
-    }
+    data.loader.load(key).await
 }
 
 /// What a `@rest` found for one parent.

@@ -169,3 +169,24 @@ async fn without_a_batch_endpoint_joins_make_one_call_per_distinct_key() {
         "the joins to one user are one call"
     );
 }
+
+#[tokio::test]
+async fn concurrent_requests_each_keep_one_call_per_level() {
+    // Many requests at once, each its own caller: every request still sends each level as
+    // one batched call, however its resolvers interleave with the others'.
+    let stack = Stack::start().await;
+    let requests = (0..16).map(|i| {
+        let stack = &stack;
+        async move {
+            let body = json!({
+                "query": "query($o: Int!) { users(first: 50, offset: $o) { orders(first: 5) { payment { status } user { name } } } }",
+                "variables": { "o": i * 50 },
+            });
+            let caller = format!("Bearer caller-{i}");
+            let reply = stack.graphql_with(body, &[("authorization", &caller)]).await;
+            assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+        }
+    });
+    futures_util::future::join_all(requests).await;
+    assert_eq!(stack.upstream_counts().await, [16, 16, 16, 0]);
+}
