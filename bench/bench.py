@@ -184,10 +184,21 @@ class PeakSampler:
         self._thread.join()
 
 
+def port_in_use(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 class Server:
     def __init__(self, name: str, cmd: list[str], cpus: str | None, env: dict[str, str],
-                 logs: Path, cwd: Path = ROOT):
+                 logs: Path, cwd: Path = ROOT, ports: tuple[int, ...] = ()):
         self.name = name
+        busy = [port for port in ports if port_in_use(port)]
+        if busy:
+            # Else the readiness check would measure whatever already listens there.
+            sys.exit(f"{name}: port {busy[0]} is in use on 127.0.0.1; stop what listens there")
         if cpus is not None:
             cmd = ["taskset", "-c", cpus, *cmd]
         self.log = logs / f"{name}.log"
@@ -264,21 +275,21 @@ def start_candidate(name: str, cpus: str | None, logs: Path, work: Path) -> Serv
             env[f"SWITCHYARD_SOURCES__{service.upper()}__URL"] = service_url(index)
         cmd = [str(RELEASE / "switchyard"), "serve", "--schema", "schema/examples/shop.graphql",
                "--listen", f"127.0.0.1:{port}"]
-        server = Server(name, cmd, cpus, env, logs)
+        server = Server(name, cmd, cpus, env, logs, ports=(port,))
     elif name == "direct":
         cmd = [str(RELEASE / "switchyard-direct"), "--listen", f"127.0.0.1:{port}"]
         for index, service in enumerate(SERVICES):
             cmd += [f"--{service}", service_url(index)]
-        server = Server(name, cmd, cpus, {}, logs)
+        server = Server(name, cmd, cpus, {}, logs, ports=(port,))
     elif name == "apollo":
         env = {"SCHEMA": str(work / "public.graphql"), "PORT": str(port),
                "SERVICES_BASE_PORT": str(SERVICES_BASE), "NODE_ENV": "production"}
-        server = Server(name, ["node", str(PEERS / "apollo.mjs")], cpus, env, logs)
+        server = Server(name, ["node", str(PEERS / "apollo.mjs")], cpus, env, logs, ports=(port,))
     elif name == "hive":
         env = {"NODE_ENV": "production", "SERVICES_BASE_PORT": str(SERVICES_BASE)}
         cmd = [str(PEERS / "node_modules" / ".bin" / "hive-gateway"), "supergraph",
                str(work / "supergraph.graphql"), "--host", "127.0.0.1", "--port", str(port)]
-        server = Server(name, cmd, cpus, env, logs, cwd=work)
+        server = Server(name, cmd, cpus, env, logs, cwd=work, ports=(port,))
     else:
         raise ValueError(name)
     tiny = SCENARIOS[4].body(name)
@@ -578,6 +589,7 @@ def main() -> None:
              "--orders-port", str(SERVICES_BASE + 2), "--payments-port", str(SERVICES_BASE + 3),
              "--notifications-port", str(SERVICES_BASE + 4), "--latency-ms", str(args.latency_ms)],
             args.load_cpus, {"RUST_LOG": "warn"}, logs,
+            ports=tuple(SERVICES_BASE + 1 + i for i in range(len(SERVICES))),
         )
         services.wait_ready(lambda: all(
             http("GET", service_url(i) + "/health")[0] == 200 for i in range(len(SERVICES))))
