@@ -560,8 +560,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--paced", default="dashboard,n-plus-one",
                         help="scenarios also run at a paced load for latency ('' for none)")
-    parser.add_argument("--paced-connections", type=int, default=4)
-    parser.add_argument("--paced-delay-ms", type=int, default=10)
+    parser.add_argument("--paced-connections", type=int, default=2)
+    parser.add_argument("--paced-delay-ms", type=int, default=20)
     parser.add_argument("--latency-ms", type=int, default=0, help="latency the services add")
     parser.add_argument("--no-pin", action="store_true", help="let the scheduler place processes")
     parser.add_argument("--out", type=Path, default=ROOT / "target" / "bench")

@@ -20,7 +20,7 @@ use crate::{
     fetch::Fetcher,
     model::{ArgSpec, EntitySpec, Graph, ObjectSpec, Resolution, named_type},
     resolve::{
-        self, FieldPlan, RequestData,
+        self, FieldPlan, Plans, RequestData,
         nulls::{FieldFailures, NullPropagation},
     },
     sdl,
@@ -58,6 +58,7 @@ pub struct Engine {
     schema: Schema,
     fetcher: Arc<Fetcher>,
     graph: Arc<Graph>,
+    plans: Arc<Plans>,
     sdl: String,
 }
 
@@ -92,7 +93,7 @@ fn input_value(arg: &ArgSpec) -> InputValue {
     value
 }
 
-fn build_object(graph: &Arc<Graph>, object: &ObjectSpec) -> Object {
+fn build_object(graph: &Arc<Graph>, object: &ObjectSpec, plans: &mut Plans) -> Object {
     let parent_paths: HashMap<String, Vec<String>> = object
         .fields
         .iter()
@@ -128,6 +129,10 @@ fn build_object(graph: &Arc<Graph>, object: &ObjectSpec) -> Object {
             entity,
             parent_paths: parent_paths.clone(),
         });
+        plans
+            .entry(object.name.clone())
+            .or_default()
+            .insert(field.name.clone(), plan.clone());
         let mut built_field = Field::new(field.name.clone(), type_ref(&field.ty), move |ctx| {
             resolve::resolve(plan.clone(), ctx)
         });
@@ -175,8 +180,9 @@ impl Engine {
                 .map_err(|e| LoadError::Build(e.to_string()))?,
         );
         let mut builder = Schema::build(&graph.query, graph.mutation.as_deref(), None);
+        let mut plans = Plans::new();
         for object in graph.objects.values() {
-            builder = builder.register(build_object(&graph, object));
+            builder = builder.register(build_object(&graph, object, &mut plans));
         }
         for spec in graph.enums.values() {
             let mut built = Enum::new(spec.name.clone()).items(spec.values.iter().cloned());
@@ -217,6 +223,7 @@ impl Engine {
             schema,
             fetcher,
             graph,
+            plans: Arc::new(plans),
             sdl,
         })
     }
@@ -227,7 +234,7 @@ impl Engine {
         request: async_graphql::Request,
         caller: Caller,
     ) -> async_graphql::Response {
-        let data = RequestData::new(caller, self.fetcher.clone());
+        let data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone());
         let failures = Arc::new(FieldFailures::default());
         let mut response = self
             .schema

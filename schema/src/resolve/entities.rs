@@ -8,7 +8,7 @@ use std::{
     sync::{Mutex, PoisonError},
 };
 
-use async_graphql::dynamic::ResolverContext;
+use async_graphql::SelectionField;
 use serde_json::Value;
 
 use super::convert::Node;
@@ -48,12 +48,16 @@ fn has_path(value: &Value, path: &[String]) -> bool {
     true
 }
 
-/// Whether `record` holds everything the current field's selection reads from it: every
+/// Whether `record` holds everything the field's `selections` read from it: every
 /// projected field's path, and the keys its batched calls and joins start from. A field
 /// whose call is templated from the record some other way is not inspected: such a
 /// selection is fetched instead.
-pub fn covers_selection(ctx: &ResolverContext<'_>, object: &ObjectSpec, record: &Value) -> bool {
-    for selection in ctx.look_ahead().selection_fields() {
+pub fn covers_selection(
+    selections: &[SelectionField<'_>],
+    object: &ObjectSpec,
+    record: &Value,
+) -> bool {
+    for selection in selections {
         for child in selection.selection_set() {
             let name = child.name();
             if name.starts_with("__") {

@@ -5,6 +5,7 @@ pub mod convert;
 pub mod entities;
 pub mod json;
 pub mod nulls;
+mod prefetch;
 
 use std::{
     collections::HashMap,
@@ -34,7 +35,7 @@ use crate::{
     },
     model::{
         AuthRule, BodyTemplate, CacheHint, EntitySpec, FieldSpec, Graph, Resolution, RestSpec,
-        SourceName, is_list,
+        SourceName, is_list, named_type,
     },
     template::{self, Position, RenderError, Var, VarRoot},
 };
@@ -47,7 +48,14 @@ pub struct RequestData {
     pub entities: Entities,
     /// Batched calls prepared once for all parents of a field (see [`FieldPlan::shared_batch`]).
     groups: Mutex<Vec<SharedGroup>>,
+    /// Every field's plan, by type and field name, for prefetching a selection's children.
+    plans: Arc<Plans>,
+    /// Results loaded ahead for fields not resolved yet (see [`prefetch`]).
+    prefetched: Mutex<HashMap<LoadKey, Loaded>>,
 }
+
+/// Field plans by type name, then field name.
+pub type Plans = HashMap<String, HashMap<String, Arc<FieldPlan>>>;
 
 /// A batched call prepared for one field and its arguments in this request.
 struct SharedGroup {
@@ -58,7 +66,13 @@ struct SharedGroup {
 }
 
 impl RequestData {
-    pub fn new(caller: Caller, fetcher: Arc<Fetcher>) -> Self {
+    fn prefetched(&self) -> std::sync::MutexGuard<'_, HashMap<LoadKey, Loaded>> {
+        self.prefetched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn new(caller: Caller, fetcher: Arc<Fetcher>, plans: Arc<Plans>) -> Self {
         let loader = RestLoader::new(fetcher.clone());
         RequestData {
             caller: Arc::new(caller),
@@ -66,6 +80,8 @@ impl RequestData {
             fetcher,
             entities: Entities::default(),
             groups: Mutex::default(),
+            plans,
+            prefetched: Mutex::default(),
         }
     }
 }
@@ -145,7 +161,7 @@ fn check_auth(rule: &AuthRule, caller: &Caller) -> Result<(), async_graphql::Err
 /// The values template variables read, for one field of one parent.
 struct Vars<'a> {
     plan: &'a FieldPlan,
-    args: Option<&'a async_graphql::dynamic::ObjectAccessor<'a>>,
+    args: Option<&'a IndexMap<Name, ConstValue>>,
     parent: Option<&'a Node>,
     caller: &'a Caller,
     key: Option<&'a str>,
@@ -155,9 +171,8 @@ impl Vars<'_> {
     fn json(&self, var: &Var) -> Option<Value> {
         match var.root {
             VarRoot::Args => {
-                let arg = self.args?.get(&var.path[0])?;
-                graphql_path(arg.as_value(), &var.path[1..])
-                    .and_then(|v| v.clone().into_json().ok())
+                let arg = self.args?.get(var.path[0].as_str())?;
+                graphql_path(arg, &var.path[1..]).and_then(|v| v.clone().into_json().ok())
             }
             VarRoot::Parent => {
                 let parent = self.parent?;
@@ -183,8 +198,8 @@ impl Vars<'_> {
     fn text(&self, var: &Var) -> Option<String> {
         match var.root {
             VarRoot::Args => {
-                let arg = self.args?.get(&var.path[0])?;
-                graphql_path(arg.as_value(), &var.path[1..]).and_then(graphql_text)
+                let arg = self.args?.get(var.path[0].as_str())?;
+                graphql_path(arg, &var.path[1..]).and_then(graphql_text)
             }
             _ => self.json(var).as_ref().and_then(json_text),
         }
@@ -321,7 +336,7 @@ fn batch_group(
         return make();
     }
     let plan = std::ptr::from_ref(vars.plan) as usize;
-    let args = vars.args.map(|a| a.as_index_map());
+    let args = vars.args;
     let mut groups = data.groups.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(shared) = groups
         .iter()
@@ -336,6 +351,15 @@ fn batch_group(
         group: group.clone(),
     });
     Ok(group)
+}
+
+impl Answer {
+    fn from_found(found: Found, select: &[String]) -> Answer {
+        match found {
+            Found::Whole(response) => Answer::Value(Loc::new(response).join(select)),
+            Found::Items { list, indices } => Answer::Items { list, indices },
+        }
+    }
 }
 
 /// Runs a `@rest` for one parent.
@@ -364,10 +388,7 @@ async fn call_rest(
         }
     }
     .map_err(|e| fetch_error(&e))?;
-    Ok(match found {
-        Found::Whole(response) => Answer::Value(Loc::new(response).join(&rest.select)),
-        Found::Items { list, indices } => Answer::Items { list, indices },
-    })
+    Ok(Answer::from_found(found, &rest.select))
 }
 
 /// Converts what a `@rest` found for a field: the value `path` below it, or for a batch
@@ -456,12 +477,13 @@ async fn resolve_value(
             };
             let vars = Vars {
                 plan,
-                args: Some(&ctx.args),
+                args: Some(ctx.args.as_index_map()),
                 parent,
                 caller: &data.caller,
                 key: None,
             };
             let answer = call_rest(rest, &vars, plan.cache, data, batch_key, match_path).await?;
+            load_ahead_below(plan, ctx, data, &answer, path, &rest.source).await;
             convert_answer(&answer, path, plan, &rest.source, data)
         }
         Resolution::Join { key, .. } => {
@@ -493,6 +515,7 @@ async fn resolve_value(
                 vars.key = Some(&key);
                 call_rest(rest, &vars, *cache, data, None, None).await?
             };
+            load_ahead_below(plan, ctx, data, &answer, &[], &rest.source).await;
             convert_answer(&answer, &[], plan, &rest.source, data)
         }
     }
@@ -545,7 +568,97 @@ pub fn resolve(plan: Arc<FieldPlan>, ctx: ResolverContext<'_>) -> FieldFuture<'_
     if let Some(value) = reuse_entity(&plan, &ctx) {
         return FieldFuture::Value(value);
     }
+    match loaded_ahead(&plan, &ctx) {
+        Some(Ok(value)) => return FieldFuture::Value(value),
+        Some(Err(error)) => {
+            return FieldFuture::new(async move { Err::<Option<FieldValue>, _>(error) });
+        }
+        None => {}
+    }
     FieldFuture::new(async move { resolve_value(&plan, &ctx).await })
+}
+
+/// Loads ahead what the selection reads below a field's answer (see [`prefetch`]).
+async fn load_ahead_below(
+    plan: &FieldPlan,
+    ctx: &ResolverContext<'_>,
+    data: &RequestData,
+    answer: &Answer,
+    path: &[String],
+    source: &SourceName,
+) {
+    let type_name = named_type(&plan.field.ty);
+    if !plan.graph.objects.contains_key(type_name) {
+        return;
+    }
+    let list = matches!(plan.field.ty.base, BaseType::List(_));
+    let objects = prefetch::objects(answer, path, list, source);
+    prefetch::prefetch(
+        data,
+        ctx.look_ahead().selection_fields(),
+        type_name,
+        objects,
+    )
+    .await;
+}
+
+/// A batched field answered from what was loaded ahead for it; `None` when nothing was.
+fn loaded_ahead(
+    plan: &FieldPlan,
+    ctx: &ResolverContext<'_>,
+) -> Option<Result<Option<FieldValue<'static>>, async_graphql::Error>> {
+    if !plan.shared_batch {
+        return None;
+    }
+    let data = ctx.data::<RequestData>().ok()?;
+    check_auth(&plan.auth, &data.caller).ok()?;
+    let parent = ctx.parent_value.downcast_ref::<Node>()?;
+    let (rest, cache, parent_key, match_path, path, args) = match &plan.field.resolution {
+        Resolution::Rest { rest, path } => {
+            let batch = rest.batch.as_ref()?;
+            let args = Some(ctx.args.as_index_map());
+            (
+                rest.as_ref(),
+                plan.cache,
+                &batch.parent_key,
+                &batch.match_path,
+                path.as_slice(),
+                args,
+            )
+        }
+        Resolution::Join { key, .. } => {
+            let (entity, cache) = plan.entity.as_ref()?;
+            (
+                entity.rest.as_ref(),
+                *cache,
+                key,
+                &entity.key_path,
+                &[][..],
+                None,
+            )
+        }
+        Resolution::Project { .. } => return None,
+    };
+    let key = key_text(get_path(parent.json(), parent_key))?;
+    let vars = Vars {
+        plan,
+        args,
+        parent: None,
+        caller: &data.caller,
+        key: None,
+    };
+    let group = batch_group(rest, &vars, cache, data, match_path).ok()?;
+    let loaded = data
+        .prefetched()
+        .get(&LoadKey::Batch(group, key))
+        .cloned()?;
+    Some(match loaded {
+        Ok(found) => {
+            let answer = Answer::from_found(found, &[]);
+            convert_answer(&answer, path, plan, &rest.source, data)
+        }
+        Err(error) => Err(fetch_error(&error)),
+    })
 }
 
 /// A `@join` answered from an entity this request already holds, when the held record
@@ -564,7 +677,7 @@ fn reuse_entity(
     let key = key_text(get_path(parent.json(), key))?;
     let held = data.entities.get(entity, &key)?;
     let object = plan.graph.objects.get(entity)?;
-    if !entities::covers_selection(ctx, object, held.json()) {
+    if !entities::covers_selection(&ctx.look_ahead().selection_fields(), object, held.json()) {
         return None;
     }
     convert_at(held.json(), At::Loc(&held.loc), plan, &held.source, data).ok()

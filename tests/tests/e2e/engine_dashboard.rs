@@ -190,3 +190,17 @@ async fn concurrent_requests_each_keep_one_call_per_level() {
     futures_util::future::join_all(requests).await;
     assert_eq!(stack.upstream_counts().await, [16, 16, 16, 0]);
 }
+
+#[tokio::test]
+async fn a_skipped_field_costs_no_call() {
+    // Batched fields are loaded ahead for a whole level; @skip / @include still decide.
+    let stack = Stack::start().await;
+    let body = json!({
+        "query": "query($with: Boolean!) { users(first: 5) { name orders(first: 2) @include(if: $with) { id } notifications @skip(if: true) { id } } }",
+        "variables": { "with": false },
+    });
+    let reply = stack.graphql_with(body, &[]).await;
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    assert!(reply.body["data"]["users"][0].get("orders").is_none(), "{}", reply.text);
+    assert_eq!(stack.upstream_counts().await, [1, 0, 0, 0]);
+}
