@@ -93,7 +93,11 @@ fn input_value(arg: &ArgSpec) -> InputValue {
     value
 }
 
-fn build_object(graph: &Arc<Graph>, object: &ObjectSpec, plans: &mut Plans) -> Object {
+fn build_object(
+    graph: &Arc<Graph>,
+    object: &ObjectSpec,
+    plans: &mut HashMap<String, HashMap<String, Arc<FieldPlan>>>,
+) -> Object {
     let parent_paths: HashMap<String, Vec<String>> = object
         .fields
         .iter()
@@ -180,7 +184,7 @@ impl Engine {
                 .map_err(|e| LoadError::Build(e.to_string()))?,
         );
         let mut builder = Schema::build(&graph.query, graph.mutation.as_deref(), None);
-        let mut plans = Plans::new();
+        let mut plans = HashMap::new();
         for object in graph.objects.values() {
             builder = builder.register(build_object(&graph, object, &mut plans));
         }
@@ -219,11 +223,15 @@ impl Engine {
             })
         })?;
         let sdl = schema.sdl();
+        let plans = Arc::new(Plans {
+            graph: graph.clone(),
+            by_type: plans,
+        });
         Ok(Engine {
             schema,
             fetcher,
             graph,
-            plans: Arc::new(plans),
+            plans,
             sdl,
         })
     }

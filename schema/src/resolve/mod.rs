@@ -54,8 +54,12 @@ pub struct RequestData {
     prefetched: Mutex<HashMap<LoadKey, Loaded>>,
 }
 
-/// Field plans by type name, then field name.
-pub type Plans = HashMap<String, HashMap<String, Arc<FieldPlan>>>;
+/// Every field's plan, by type name then field name, with the graph they plan.
+#[derive(Debug)]
+pub struct Plans {
+    pub graph: Arc<Graph>,
+    pub by_type: HashMap<String, HashMap<String, Arc<FieldPlan>>>,
+}
 
 /// A batched call prepared for one field and its arguments in this request.
 struct SharedGroup {

@@ -82,10 +82,10 @@ pub(super) fn prefetch<'a>(
         if objects.is_empty() {
             return;
         }
-        let Some(plans) = data.plans.get(type_name) else {
+        let Some(plans) = data.plans.by_type.get(type_name) else {
             return;
         };
-        register_entities(data, plans, type_name, &objects);
+        register_entities(data, type_name, &objects);
         let mut fields = Vec::new();
         for selection in &selections {
             for child in selection.selection_set() {
@@ -104,15 +104,8 @@ pub(super) fn prefetch<'a>(
 }
 
 /// Records this level's entities before the joins below look for them.
-fn register_entities(
-    data: &RequestData,
-    plans: &std::collections::HashMap<String, Arc<FieldPlan>>,
-    type_name: &str,
-    objects: &[Node],
-) {
-    let Some(graph) = plans.values().next().map(|p| &p.graph) else {
-        return;
-    };
+fn register_entities(data: &RequestData, type_name: &str, objects: &[Node]) {
+    let graph = &data.plans.graph;
     let Some(entity) = graph.objects.get(type_name).and_then(|o| o.entity.as_ref()) else {
         return;
     };

@@ -201,6 +201,10 @@ async fn a_skipped_field_costs_no_call() {
     });
     let reply = stack.graphql_with(body, &[]).await;
     assert!(reply.body.get("errors").is_none(), "{}", reply.text);
-    assert!(reply.body["data"]["users"][0].get("orders").is_none(), "{}", reply.text);
+    assert!(
+        reply.body["data"]["users"][0].get("orders").is_none(),
+        "{}",
+        reply.text
+    );
     assert_eq!(stack.upstream_counts().await, [1, 0, 0, 0]);
 }
