@@ -427,7 +427,7 @@ def wrk(name: str, scenario: Scenario, seconds: int, connections: int, delay_ms:
     return json.loads(out.read_text())
 
 
-def upstream_probe(name: str, scenario: Scenario, concurrency: int, count: int = 256) -> float:
+def upstream_probe(name: str, scenario: Scenario, concurrency: int, count: int = 128) -> float:
     """Upstream calls per request over `count` requests, `concurrency` at a time, each with
     its own caller and drawn variables as under load, all of them finished."""
     import concurrent.futures
@@ -467,7 +467,7 @@ def measure(server: Server, scenario: Scenario, mode: str, args, work: Path,
     # Counted apart from the timed run: when wrk stops, the requests still in flight have
     # made some of their upstream calls but are not counted as served, which inflated the
     # figure by up to a call per connection.
-    time.sleep(3)  # the requests cut off by wrk's stop finish their calls first
+    time.sleep(2)  # the requests cut off by wrk's stop finish their calls first
     upstream = upstream_probe(server.name, scenario, concurrency=min(connections, 16))
     seconds = stats["duration_us"] / 1e6
     return Result(
@@ -618,7 +618,13 @@ def main() -> None:
                     notes[scenario.name] = check_answer(name, scenario, references)
                     if name == "direct" and scenario.compare:
                         references[scenario.name] = answer(name, scenario)[1].get("data")
-                for scenario in scenarios:
+            finally:
+                server.stop()
+            for scenario in scenarios:
+                # A fresh process per scenario: peak memory is the scenario's own, not the
+                # high-water mark of the scenarios before it.
+                server = start_candidate(name, args.server_cpus, logs, work)
+                try:
                     note = notes[scenario.name]
                     modes = ["throughput"] + (["paced"] if scenario.name in paced else [])
                     for mode in modes:
@@ -628,8 +634,8 @@ def main() -> None:
                               f"p99 {result.p99_ms:7.2f} ms  cpu {result.cpu_ms_per_request:.3f} ms/req  "
                               f"rss {result.peak_rss_mib:6.1f} MiB  upstream {result.upstream_per_request:.2f}  "
                               f"errors {result.errors}  {note}", file=sys.stderr, flush=True)
-            finally:
-                server.stop()
+                finally:
+                    server.stop()
         finally:
             services.stop()
 
