@@ -19,10 +19,7 @@ use crate::{
     error::{LoadError, SchemaErrors},
     fetch::Fetcher,
     model::{ArgSpec, EntitySpec, Graph, ObjectSpec, Resolution, named_type},
-    resolve::{
-        self, FieldPlan, Plans, RequestData,
-        nulls::{FieldFailures, NullPropagation},
-    },
+    resolve::{self, FieldPlan, Plans, RequestData, nulls::NullPropagation},
     sdl,
     template::VarRoot,
 };
@@ -243,17 +240,7 @@ impl Engine {
         caller: Caller,
     ) -> async_graphql::Response {
         let data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone());
-        let failures = Arc::new(FieldFailures::default());
-        let mut response = self
-            .schema
-            .execute(request.data(data).data(failures.clone()))
-            .await;
-        let (errors, root_failed) = failures.finish();
-        if root_failed {
-            response.data = async_graphql::Value::Null;
-        }
-        response.errors.extend(errors);
-        response
+        self.schema.execute(request.data(data)).await
     }
 
     /// The public SDL: the types clients see, without routing directives.

@@ -13,13 +13,15 @@ use std::sync::{
 };
 
 use async_graphql::{
-    PathSegment, QueryPathNode, QueryPathSegment, ServerError, ServerResult, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo},
+    PathSegment, QueryPathNode, QueryPathSegment, Response, ServerError, ServerResult, Value,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
+    },
 };
 
 /// The errors and failed non-null paths of one request.
 #[derive(Debug, Default)]
-pub struct FieldFailures {
+struct FieldFailures {
     any: AtomicBool,
     /// Paths of non-null fields (or list items) whose value is missing.
     failed: Mutex<Vec<Vec<PathSegment>>>,
@@ -60,7 +62,7 @@ impl FieldFailures {
     }
 
     /// The errors recorded, and whether a root field's null made `data` null.
-    pub fn finish(&self) -> (Vec<ServerError>, bool) {
+    fn finish(&self) -> (Vec<ServerError>, bool) {
         let errors = std::mem::take(&mut *lock(&self.errors));
         let root_failed = lock(&self.failed).iter().any(|p| p.len() == 1);
         (errors, root_failed)
@@ -95,30 +97,51 @@ fn shape(return_type: &str) -> (bool, bool, bool) {
 pub struct NullPropagation;
 
 impl ExtensionFactory for NullPropagation {
+    /// One per request: it holds the request's failures.
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(NullPropagationExtension)
+        Arc::new(NullPropagationExtension {
+            failures: FieldFailures::default(),
+        })
     }
 }
 
-struct NullPropagationExtension;
+struct NullPropagationExtension {
+    failures: FieldFailures,
+}
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for NullPropagationExtension {
+    /// Adds the recorded errors to the response, and nulls its data when a non-null root
+    /// field failed.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let (errors, root_failed) = self.failures.finish();
+        if root_failed {
+            response.data = Value::Null;
+        }
+        response.errors.extend(errors);
+        response
+    }
+
     async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
-        let Some(failures) = ctx.data_opt::<Arc<FieldFailures>>().cloned() else {
-            return next.run(ctx, info).await;
-        };
-        let (nullable, list, item_nullable) = shape(info.return_type);
-        // The path is built only when something failed: building it for every field cost
-        // an allocation per ancestor per field.
+        let failures = &self.failures;
+        // The field's shape and path are worked out only when something failed: for every
+        // field they cost string parsing and an allocation per ancestor.
         let node = info.path_node;
+        let return_type = info.return_type;
         match next.run(ctx, info).await {
             Err(mut error) => {
+                let (nullable, _, _) = shape(return_type);
                 let path = path_of(node);
                 if error.path.is_empty() {
                     error.path = path.clone();
@@ -138,6 +161,7 @@ impl Extension for NullPropagationExtension {
                 if children.is_empty() {
                     return Ok(value);
                 }
+                let (nullable, list, item_nullable) = shape(return_type);
                 let mut whole = !list;
                 for child in children {
                     match (child.first(), &mut value) {
