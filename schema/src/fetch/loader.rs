@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::{FetchError, Fetcher, PreparedRequest};
+use super::{FetchError, Fetcher, PreparedRequest, project::KeySet};
 use crate::{
     resolve::{convert::Loc, json::get_path},
     template,
@@ -33,6 +33,8 @@ pub struct BatchGroup {
     /// Where each result holds the key it answers.
     pub match_path: Vec<String>,
     pub max_batch: usize,
+    /// When set, the response keeps only these object keys (see [`super::project`]).
+    pub keep: Option<Arc<KeySet>>,
     /// The hash of the fields above, computed once: the loader hashes each key several
     /// times, and hashing the whole request each time was a tenth of the gateway's CPU on
     /// the n-plus-one benchmark.
@@ -45,6 +47,7 @@ impl BatchGroup {
         select: Vec<String>,
         match_path: Vec<String>,
         max_batch: usize,
+        keep: Option<Arc<KeySet>>,
     ) -> Self {
         let hash = {
             use std::hash::{BuildHasher, Hash as _, Hasher as _};
@@ -53,6 +56,7 @@ impl BatchGroup {
             select.hash(&mut hasher);
             match_path.hash(&mut hasher);
             max_batch.hash(&mut hasher);
+            keep.hash(&mut hasher);
             hasher.finish()
         };
         BatchGroup {
@@ -60,8 +64,20 @@ impl BatchGroup {
             select,
             match_path,
             max_batch,
+            keep,
             hash,
         }
+    }
+
+    /// The same call, its response keeping only `keep`.
+    pub fn keeping(&self, keep: KeySet) -> Self {
+        BatchGroup::new(
+            self.request.clone(),
+            self.select.clone(),
+            self.match_path.clone(),
+            self.max_batch,
+            Some(Arc::new(keep)),
+        )
     }
 }
 
@@ -76,6 +92,7 @@ impl PartialEq for BatchGroup {
             && self.request == other.request
             && self.select == other.select
             && self.match_path == other.match_path
+            && self.keep == other.keep
     }
 }
 
@@ -243,7 +260,7 @@ async fn load_batch(fetcher: &Fetcher, group: &BatchGroup, keys: &[&str]) -> Vec
         .join(",");
     let mut request = group.request.clone();
     request.path_and_query = request.path_and_query.replace(KEYS_MARKER, &joined);
-    let result = fetcher.fetch(&request).await;
+    let result = fetcher.fetch_keeping(&request, group.keep.as_deref()).await;
     let response = match result {
         Ok(response) => response,
         Err(error) => {

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod loader;
+pub mod project;
 pub mod request;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
@@ -121,15 +122,25 @@ impl Fetcher {
 
     /// Runs a call, through the cache for GETs: a fresh cached body is returned as is.
     pub async fn fetch(&self, request: &PreparedRequest) -> Result<Arc<Value>, FetchError> {
+        self.fetch_keeping(request, None).await
+    }
+
+    /// Like [`Fetcher::fetch`]; an answer that will not be cached keeps only the object
+    /// keys in `keep` (see [`project`]). A cached answer is whole: other queries read it.
+    pub async fn fetch_keeping(
+        &self,
+        request: &PreparedRequest,
+        keep: Option<&project::KeySet>,
+    ) -> Result<Arc<Value>, FetchError> {
         if !request.is_cacheable_method() {
-            return self.send(request).await.map(|cached| cached.body);
+            return self.send(request, keep).await.map(|cached| cached.body);
         }
         if request.max_age.is_some() {
             // The schema says this answer keeps: concurrent misses for the same key make
             // one upstream call.
             return self
                 .cache
-                .try_get_with_by_ref(request, self.send(request))
+                .try_get_with_by_ref(request, self.send(request, None))
                 .await
                 .map(|cached| cached.body)
                 .map_err(|error| error.as_ref().clone());
@@ -140,14 +151,18 @@ impl Fetcher {
         if let Some(hit) = self.cache.get(request).await {
             return Ok(hit.body);
         }
-        let fetched = self.send(request).await?;
+        let fetched = self.send(request, keep).await?;
         if !fetched.ttl.is_zero() {
             self.cache.insert(request.clone(), fetched.clone()).await;
         }
         Ok(fetched.body)
     }
 
-    async fn send(&self, request: &PreparedRequest) -> Result<Cached, FetchError> {
+    async fn send(
+        &self,
+        request: &PreparedRequest,
+        keep: Option<&project::KeySet>,
+    ) -> Result<Cached, FetchError> {
         let source = &request.source;
         let client = self
             .sources
@@ -216,15 +231,16 @@ impl Fetcher {
                 reason: "the body is too large".into(),
             });
         }
-        let body: Value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).map_err(|_| FetchError::BadResponse {
-                service: source.clone(),
-                reason: "the body is not JSON".into(),
-            })?
-        };
         let ttl = request::time_to_live(request, control);
+        let parsed = match keep {
+            _ if bytes.is_empty() => Ok(Value::Null),
+            Some(keep) if ttl.is_zero() => project::parse(&bytes, keep),
+            _ => serde_json::from_slice(&bytes),
+        };
+        let body = parsed.map_err(|_| FetchError::BadResponse {
+            service: source.clone(),
+            reason: "the body is not JSON".into(),
+        })?;
         // Weighed only when it will be kept.
         let held = if ttl.is_zero() {
             0

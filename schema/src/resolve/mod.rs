@@ -50,8 +50,9 @@ pub struct RequestData {
     groups: Mutex<Vec<SharedGroup>>,
     /// Every field's plan, by type and field name, for prefetching a selection's children.
     plans: Arc<Plans>,
-    /// Results loaded ahead for fields not resolved yet (see [`prefetch`]).
-    prefetched: Mutex<HashMap<LoadKey, Loaded>>,
+    /// Results loaded ahead for fields not resolved yet (see [`prefetch`]); `None` where
+    /// two places of the query loaded the same call keeping different keys.
+    prefetched: Mutex<HashMap<LoadKey, Option<Loaded>>>,
 }
 
 /// Every field's plan, by type name then field name, with the graph they plan.
@@ -70,7 +71,7 @@ struct SharedGroup {
 }
 
 impl RequestData {
-    fn prefetched(&self) -> std::sync::MutexGuard<'_, HashMap<LoadKey, Loaded>> {
+    fn prefetched(&self) -> std::sync::MutexGuard<'_, HashMap<LoadKey, Option<Loaded>>> {
         self.prefetched
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -333,7 +334,13 @@ fn batch_group(
             .fetcher
             .source(&rest.source)
             .map_or(100, |s| s.max_batch);
-        let group = BatchGroup::new(request, rest.select.clone(), match_path.to_vec(), max_batch);
+        let group = BatchGroup::new(
+            request,
+            rest.select.clone(),
+            match_path.to_vec(),
+            max_batch,
+            None,
+        );
         Ok::<_, async_graphql::Error>(Arc::new(group))
     };
     if !vars.plan.shared_batch {
@@ -655,7 +662,8 @@ fn loaded_ahead(
     let loaded = data
         .prefetched()
         .get(&LoadKey::Batch(group, key))
-        .cloned()?;
+        .cloned()
+        .flatten()?;
     Some(match loaded {
         Ok(found) => {
             let answer = Answer::from_found(found, &[]);

@@ -11,7 +11,10 @@
 //! differently) still resolves the usual way, so loading ahead never changes an answer,
 //! only when its calls are made.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashSet, hash_map::Entry},
+    sync::Arc,
+};
 
 use async_graphql::{
     Name, SelectionField, Value as ConstValue, futures_util::future::BoxFuture, indexmap::IndexMap,
@@ -27,8 +30,13 @@ use super::{
     load,
 };
 use crate::{
-    fetch::{LoadKey, loader::key_text},
-    model::{FieldSpec, Resolution, SourceName, named_type},
+    fetch::{
+        LoadKey,
+        loader::{BatchGroup, key_text},
+        project::KeySet,
+    },
+    model::{FieldSpec, Resolution, RestSpec, SourceName, named_type},
+    template::{Var, VarRoot},
 };
 
 /// The objects of a field's answer: `path` below a value (a list's items each), or the
@@ -189,10 +197,16 @@ async fn prefetch_field<'a>(
             let Ok(group) = batch_group(rest, &vars, plan.cache, data, &batch.match_path) else {
                 return;
             };
+            let keep = kept_keys(
+                data,
+                child,
+                child_type,
+                [&rest.select, &batch.match_path, path],
+            );
             let keys = objects
                 .iter()
                 .filter_map(|o| key_text(get_path(o.json(), &batch.parent_key)));
-            load_ahead(data, group, keys, path, list, &rest.source).await
+            load_ahead(data, group, keep, keys, path, list, &rest.source).await
         }
         Resolution::Join { entity, key } => {
             let Some((spec, cache)) = plan.entity.as_ref().filter(|_| plan.shared_batch) else {
@@ -211,6 +225,12 @@ async fn prefetch_field<'a>(
             let Ok(group) = batch_group(&spec.rest, &vars, *cache, data, &spec.key_path) else {
                 return;
             };
+            let keep = kept_keys(
+                data,
+                child,
+                entity,
+                [&spec.rest.select, &spec.key_path, &[]],
+            );
             // Records the request already holds are read where they are (and what they
             // read below was loaded ahead when they arrived).
             let keys = objects.iter().filter_map(|o| {
@@ -221,17 +241,97 @@ async fn prefetch_field<'a>(
                     .is_some_and(|held| covers_selection(&[child], object, held.json()));
                 (!held).then_some(key)
             });
-            load_ahead(data, group, keys, &[], false, &spec.rest.source).await
+            load_ahead(data, group, keep, keys, &[], false, &spec.rest.source).await
         }
     };
     prefetch(data, vec![child], child_type, next).await;
 }
 
+/// The object keys a batched call's answer must keep for `field`: where its list and each
+/// item's key sit (`paths`), the item type's own key, and what the field's selection reads
+/// below; `None` (keep everything) when the selection reads something not planned here.
+fn kept_keys<const N: usize>(
+    data: &RequestData,
+    field: SelectionField<'_>,
+    type_name: &str,
+    paths: [&[String]; N],
+) -> Option<KeySet> {
+    let mut keep: KeySet = paths.iter().flat_map(|p| p.iter().cloned()).collect();
+    read_keys(data, &[field], type_name, &mut keep).then_some(keep)
+}
+
+/// Adds the keys that `selections` read from objects of `type_name`, below included.
+fn read_keys(
+    data: &RequestData,
+    selections: &[SelectionField<'_>],
+    type_name: &str,
+    keep: &mut KeySet,
+) -> bool {
+    let graph = &data.plans.graph;
+    if let Some(entity) = graph.objects.get(type_name).and_then(|o| o.entity.as_ref()) {
+        keep.extend(entity.key_path.iter().cloned());
+    }
+    let Some(plans) = data.plans.by_type.get(type_name) else {
+        return false;
+    };
+    for selection in selections {
+        for child in selection.selection_set() {
+            if child.name().starts_with("__") {
+                continue;
+            }
+            let Some(plan) = plans.get(child.name()) else {
+                return false;
+            };
+            match &plan.field.resolution {
+                Resolution::Project { path } => {
+                    keep.extend(path.iter().cloned());
+                    let child_type = named_type(&plan.field.ty);
+                    if graph.objects.contains_key(child_type)
+                        && !read_keys(data, &[child], child_type, keep)
+                    {
+                        return false;
+                    }
+                }
+                Resolution::Join { key, .. } => keep.extend(key.iter().cloned()),
+                Resolution::Rest { rest, .. } => {
+                    if let Some(batch) = &rest.batch {
+                        keep.extend(batch.parent_key.iter().cloned());
+                    }
+                    // `$parent.*` variables read the parent's fields.
+                    for var in rest_vars(rest).filter(|v| v.root == VarRoot::Parent) {
+                        let Some(base) = plan.parent_paths.get(&var.path[0]) else {
+                            return false;
+                        };
+                        keep.extend(base.iter().cloned());
+                        keep.extend(var.path[1..].iter().cloned());
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Every variable of a call's templates.
+fn rest_vars(rest: &RestSpec) -> impl Iterator<Item = &Var> {
+    let mut templates = Vec::new();
+    if let Some(body) = &rest.body {
+        body.templates(&mut templates);
+    }
+    std::iter::once(&rest.path)
+        .chain(rest.query.iter().map(|(_, t)| t))
+        .chain(rest.headers.iter().map(|(_, t)| t))
+        .chain(templates)
+        .flat_map(|t| t.vars())
+}
+
 /// Loads `keys` of a batched call into the request's loaded-ahead results; returns the
-/// objects they found.
+/// objects they found. With `keep`, the call's answer keeps only those keys; its results
+/// are filed under the call as the field's resolver prepares it (without `keep`).
 async fn load_ahead(
     data: &RequestData,
-    group: Arc<crate::fetch::loader::BatchGroup>,
+    group: Arc<BatchGroup>,
+    keep: Option<KeySet>,
     keys: impl Iterator<Item = String>,
     path: &[String],
     list: bool,
@@ -239,12 +339,12 @@ async fn load_ahead(
 ) -> Vec<Node> {
     let mut seen = HashSet::new();
     let keys: Vec<String> = keys.filter(|k| seen.insert(k.clone())).collect();
+    let loaded = keep.map_or_else(|| group.clone(), |keep| Arc::new(group.keeping(keep)));
     let results = join_all(keys.into_iter().map(|key| {
-        let group = group.clone();
+        let loaded = loaded.clone();
         async move {
-            let load_key = LoadKey::Batch(group, key);
-            let result = load(data, load_key.clone()).await;
-            (load_key, result)
+            let result = load(data, LoadKey::Batch(loaded, key.clone())).await;
+            (key, result)
         }
     }))
     .await;
@@ -255,7 +355,17 @@ async fn load_ahead(
             let answer = Answer::from_found(loaded.clone(), &[]);
             found.extend(objects(&answer, path, list, source));
         }
-        prefetched.insert(key, result);
+        // The same call loaded for two places of the query (aliases, or the same field at
+        // two levels) may keep different keys: neither is trusted for the other, and both
+        // resolve the usual way.
+        match prefetched.entry(LoadKey::Batch(group.clone(), key)) {
+            Entry::Vacant(entry) => {
+                entry.insert(Some(result));
+            }
+            Entry::Occupied(mut entry) => {
+                entry.insert(None);
+            }
+        }
     }
     found
 }

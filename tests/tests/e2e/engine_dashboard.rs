@@ -208,3 +208,32 @@ async fn a_skipped_field_costs_no_call() {
     );
     assert_eq!(stack.upstream_counts().await, [1, 0, 0, 0]);
 }
+
+#[tokio::test]
+async fn the_same_batched_field_twice_with_different_selections() {
+    // Loaded ahead, a call's answer keeps only what the selection reads: two aliases of
+    // one field reading different things must each get theirs.
+    let stack = Stack::start().await;
+    let reply = stack
+        .query("{ users(first: 3) { a: orders(first: 2) { id } b: orders(first: 2) { id total items { sku } payment { status } } } }")
+        .await;
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    for user in reply.body["data"]["users"].as_array().expect("users") {
+        let (a, b) = (&user["a"], &user["b"]);
+        assert_eq!(
+            a.as_array().map(Vec::len),
+            b.as_array().map(Vec::len),
+            "{user}"
+        );
+        for (a, b) in a
+            .as_array()
+            .expect("a")
+            .iter()
+            .zip(b.as_array().expect("b"))
+        {
+            assert_eq!(a["id"], b["id"]);
+            assert!(b["total"].is_number(), "{b}");
+            assert!(b["items"][0]["sku"].is_string(), "{b}");
+        }
+    }
+}
