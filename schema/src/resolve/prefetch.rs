@@ -160,6 +160,23 @@ fn arguments(field: &SelectionField<'_>, spec: &FieldSpec) -> Option<IndexMap<Na
     Some(args)
 }
 
+/// Whether `field` (of type `type_name`) selects anything that calls a service, at any
+/// depth of projected objects.
+fn loads_below(data: &RequestData, field: SelectionField<'_>, type_name: &str) -> bool {
+    let Some(plans) = data.plans.by_type.get(type_name) else {
+        return false;
+    };
+    field
+        .selection_set()
+        .any(|child| match plans.get(child.name()) {
+            Some(plan) => match &plan.field.resolution {
+                Resolution::Project { .. } => loads_below(data, child, named_type(&plan.field.ty)),
+                Resolution::Rest { .. } | Resolution::Join { .. } => true,
+            },
+            None => false,
+        })
+}
+
 /// Loads one child field ahead for all `objects`, then what it reads below.
 async fn prefetch_field<'a>(
     data: &'a RequestData,
@@ -173,13 +190,15 @@ async fn prefetch_field<'a>(
         async_graphql::parser::types::BaseType::List(_)
     );
     let next: Vec<Node> = match &plan.field.resolution {
-        Resolution::Project { path } => objects
+        // A projected object matters only when something below it loads.
+        Resolution::Project { path } if loads_below(data, child, child_type) => objects
             .iter()
             .flat_map(|o| {
                 let answer = Answer::Value(o.loc.clone());
                 self::objects(&answer, path, list, &o.source)
             })
             .collect(),
+        Resolution::Project { .. } => return,
         Resolution::Rest { rest, path } => {
             let Some(batch) = rest.batch.as_ref().filter(|_| plan.shared_batch) else {
                 return;
