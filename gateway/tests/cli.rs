@@ -104,3 +104,20 @@ fn bad_config_keys_are_named() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("listne"));
 }
+
+#[test]
+fn a_missing_schema_file_is_named_once() {
+    for command in ["check", "print-schema"] {
+        let output = switchyard()
+            .args([command, "--schema", "no-such-schema.graphql"])
+            .output()
+            .expect("runs");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("cannot read schema file no-such-schema.graphql"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+    }
+}

@@ -151,9 +151,9 @@ fn build_object(
 impl Engine {
     /// Reads, validates and builds the schema file at `file`.
     pub fn load(file: &Path, options: &EngineOptions) -> Result<Engine, LoadError> {
-        let text = std::fs::read_to_string(file).map_err(|source| LoadError::Read {
+        let text = std::fs::read_to_string(file).map_err(|error| LoadError::Read {
             file: file.to_owned(),
-            source,
+            error,
         })?;
         Engine::from_sdl(file, &text, options)
     }

@@ -65,10 +65,12 @@ impl fmt::Display for SchemaErrors {
 /// Why a schema could not be loaded at all.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read schema file {file}: {source}")]
+    /// The io error is part of the message, not a `source`: error chains (`{:#}`) would
+    /// print it twice.
+    #[error("cannot read schema file {file}: {error}")]
     Read {
         file: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{0}")]
     Invalid(#[from] SchemaErrors),
