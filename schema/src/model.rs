@@ -110,17 +110,21 @@ impl BodyTemplate {
 }
 
 impl RestSpec {
-    /// Whether any template of the call (path, query, headers, body) reads `root`.
-    pub fn uses(&self, root: &VarRoot) -> bool {
-        let mut body = Vec::new();
-        if let Some(b) = &self.body {
-            b.templates(&mut body);
-        }
-        std::iter::once(&self.path)
+    /// Every template of the call: path, query values, headers and body strings.
+    pub fn templates(&self) -> Vec<&Template> {
+        let mut templates: Vec<&Template> = std::iter::once(&self.path)
             .chain(self.query.iter().map(|(_, t)| t))
             .chain(self.headers.iter().map(|(_, t)| t))
-            .chain(body)
-            .any(|t| t.uses(root))
+            .collect();
+        if let Some(body) = &self.body {
+            body.templates(&mut templates);
+        }
+        templates
+    }
+
+    /// Whether any template of the call reads `root`.
+    pub fn uses(&self, root: &VarRoot) -> bool {
+        self.templates().iter().any(|t| t.uses(root))
     }
 }
 

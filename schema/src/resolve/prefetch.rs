@@ -35,8 +35,8 @@ use crate::{
         loader::{BatchGroup, key_text},
         project::KeySet,
     },
-    model::{FieldSpec, Resolution, RestSpec, SourceName, named_type},
-    template::{Var, VarRoot},
+    model::{FieldSpec, Resolution, SourceName, named_type},
+    template::VarRoot,
 };
 
 /// The objects of a field's answer: `path` below a value (a list's items each), or the
@@ -317,7 +317,9 @@ fn read_keys(
                         keep.extend(batch.parent_key.iter().cloned());
                     }
                     // `$parent.*` variables read the parent's fields.
-                    for var in rest_vars(rest).filter(|v| v.root == VarRoot::Parent) {
+                    let templates = rest.templates();
+                    let vars = templates.iter().flat_map(|t| t.vars());
+                    for var in vars.filter(|v| v.root == VarRoot::Parent) {
                         let Some(base) = plan.parent_paths.get(&var.path[0]) else {
                             return false;
                         };
@@ -329,19 +331,6 @@ fn read_keys(
         }
     }
     true
-}
-
-/// Every variable of a call's templates.
-fn rest_vars(rest: &RestSpec) -> impl Iterator<Item = &Var> {
-    let mut templates = Vec::new();
-    if let Some(body) = &rest.body {
-        body.templates(&mut templates);
-    }
-    std::iter::once(&rest.path)
-        .chain(rest.query.iter().map(|(_, t)| t))
-        .chain(rest.headers.iter().map(|(_, t)| t))
-        .chain(templates)
-        .flat_map(|t| t.vars())
 }
 
 /// Loads `keys` of a batched call into the request's loaded-ahead results; returns the
