@@ -26,6 +26,39 @@ pub enum Command {
     Check(ConfigArgs),
     /// Print the public SDL (routing directives stripped), as introspection shows it.
     PrintSchema(ConfigArgs),
+    /// Mint a development token signed with the configured HMAC secret.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The token's subject (`sub`), e.g. a user id.
+    #[arg(long)]
+    pub sub: String,
+    /// A scope to grant; repeat for several.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// How long the token is valid, e.g. `1h`, `30m`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: std::time::Duration,
+    /// An extra claim, `name=value` (the value is parsed as JSON when it can be).
+    #[arg(long = "claim", value_parser = parse_claim)]
+    pub claims: Vec<(String, serde_json::Value)>,
+    /// Sign with the demo's secret (tokens for `switchyard demo`) instead of the config's.
+    #[arg(long, conflicts_with = "config")]
+    pub demo: bool,
+    /// The TOML config file whose [[auth.issuers]] holds the secret.
+    #[arg(short, long, env = "SWITCHYARD_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+fn parse_claim(text: &str) -> Result<(String, serde_json::Value), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: a claim is `name=value`"))?;
+    let value =
+        serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+    Ok((name.to_owned(), value))
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! `switchyard demo`: the four mock services and the gateway in one process.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 use switchyard_mock::{ClusterConfig, MockCluster, ServiceKind};
 
 use std::path::Path;
@@ -9,13 +9,33 @@ use switchyard_schema::{LoadError, SHOP_SCHEMA};
 
 use crate::{
     RunningGateway,
-    config::{Config, SourceOverride},
+    auth::mint::{TokenRequest, mint},
+    config::{AuthConfig, Config, IssuerConfig, SourceOverride},
 };
+
+/// The demo's HMAC secret. Public on purpose: it signs development tokens only, and a
+/// real deployment configures its own issuers.
+pub const DEMO_SECRET: &str = "switchyard-demo-secret-not-for-production";
+/// The demo tokens' `iss`.
+pub const DEMO_ISSUER: &str = "switchyard-demo";
+
+/// The `[auth]` of the demo: tokens signed with [`DEMO_SECRET`].
+pub fn demo_auth() -> AuthConfig {
+    AuthConfig {
+        issuers: vec![IssuerConfig {
+            issuer: Some(DEMO_ISSUER.to_owned()),
+            secret: Some(DEMO_SECRET.to_owned()),
+            ..IssuerConfig::default()
+        }],
+        ..AuthConfig::default()
+    }
+}
 
 /// A running demo: services and gateway.
 pub struct Demo {
     services: MockCluster,
     gateway: RunningGateway,
+    token: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +43,9 @@ pub enum DemoError {
     #[error("starting the demo services: {0}")]
     Services(#[from] std::io::Error),
     #[error("starting the gateway: {0}")]
-    Gateway(#[from] crate::ServeError),
+    Gateway(#[from] crate::StartError),
+    #[error("minting the demo token: {0}")]
+    Token(#[from] crate::auth::mint::MintError),
     #[error("the built-in demo schema: {0}")]
     Schema(#[from] LoadError),
 }
@@ -44,6 +66,7 @@ pub async fn start(listen: SocketAddr, seed: u64) -> Result<Demo, DemoError> {
     .await?;
     let mut config = Config::default();
     config.server.listen = listen;
+    config.auth = demo_auth();
     for kind in ServiceKind::ALL {
         let url = services.url(kind);
         config.sources.insert(
@@ -54,7 +77,20 @@ pub async fn start(listen: SocketAddr, seed: u64) -> Result<Demo, DemoError> {
     let engine =
         crate::engine_from_sdl(&config, Path::new("shop.graphql (built in)"), SHOP_SCHEMA)?;
     let gateway = crate::start_with_engine(&config, engine).await?;
-    Ok(Demo { services, gateway })
+    let token = mint(
+        &config.auth,
+        &TokenRequest {
+            subject: "1".to_owned(),
+            scopes: vec!["users:email".to_owned()],
+            valid_for: Duration::from_secs(24 * 3600),
+            claims: Default::default(),
+        },
+    )?;
+    Ok(Demo {
+        services,
+        gateway,
+        token,
+    })
 }
 
 impl Demo {
@@ -64,6 +100,11 @@ impl Demo {
 
     pub fn services(&self) -> &MockCluster {
         &self.services
+    }
+
+    /// A token for user 1 with scope `users:email`, valid for a day.
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// What is where, for the terminal.
@@ -78,8 +119,13 @@ impl Demo {
             }
         }
         lines.push(format!(
-            "Try: curl '{}/users?ids=1,2,3'",
-            self.services.url(ServiceKind::Users).unwrap_or_default()
+            "  Token          {} (user 1, scope users:email, 24 h; `switchyard token --demo` makes more)",
+            self.token
+        ));
+        lines.push(format!(
+            "Try: curl {}/graphql -H 'content-type: application/json' \\\n       -H 'authorization: Bearer {}' \\\n       -d '{{\"query\": \"{{ me {{ name email }} }}\"}}'",
+            self.gateway.url(),
+            self.token
         ));
         lines.push("Stop with Ctrl-C.".to_owned());
         lines.join("\n")

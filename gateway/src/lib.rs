@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -28,6 +29,8 @@ pub enum StartError {
     Schema(#[from] LoadError),
     #[error(transparent)]
     Serve(#[from] ServeError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthConfigError),
 }
 
 /// The engine options that `config` asks for.
@@ -68,20 +71,25 @@ pub fn engine_from_sdl(
 /// Loads the schema and starts a gateway on the configured listen address.
 pub async fn start(config: &config::Config) -> Result<RunningGateway, StartError> {
     let engine = load_engine(config)?;
-    Ok(start_with_engine(config, engine).await?)
+    start_with_engine(config, engine).await
 }
 
 /// Starts a gateway serving `engine`.
 pub async fn start_with_engine(
     config: &config::Config,
     engine: Engine,
-) -> Result<RunningGateway, ServeError> {
+) -> Result<RunningGateway, StartError> {
+    let auth = auth::Authenticator::new(&config.auth).await?;
+    if !auth.enabled() {
+        tracing::info!("no [[auth.issuers]] configured: every caller is anonymous");
+    }
     let state = http::AppState {
         readiness: Arc::new(http::Readiness::default()),
         graphql: http::GraphqlState {
             engine: Arc::new(engine),
+            auth: Arc::new(auth),
             graphiql: config.graphql.graphiql,
         },
     };
-    http::start(config.server.listen, state, config.server.shutdown_timeout).await
+    Ok(http::start(config.server.listen, state, config.server.shutdown_timeout).await?)
 }

@@ -4,7 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use switchyard::config::{self, Config};
+use switchyard::{
+    auth::mint::{TokenRequest, mint},
+    config::{self, Config},
+};
 
 mod cli;
 
@@ -89,12 +92,39 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Token(args) => {
+            let auth = if args.demo {
+                demo_auth()?
+            } else {
+                config::load(args.config.as_deref())?.auth
+            };
+            let request = TokenRequest {
+                subject: args.sub,
+                scopes: args.scopes,
+                valid_for: args.ttl,
+                claims: args.claims.into_iter().collect(),
+            };
+            println!("{}", mint(&auth, &request)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::PrintSchema(args) => {
             let config = load_config(&args)?;
             let engine = switchyard::load_engine(&config)?;
             print!("{}", engine.sdl());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The demo's `[auth]`, for `token --demo`.
+fn demo_auth() -> anyhow::Result<config::AuthConfig> {
+    #[cfg(feature = "demo")]
+    {
+        Ok(switchyard::demo::demo_auth())
+    }
+    #[cfg(not(feature = "demo"))]
+    {
+        anyhow::bail!("this build has no demo (feature `demo`)")
     }
 }
 

@@ -47,4 +47,21 @@ impl Caller {
             forward,
         }
     }
+
+    /// This caller, identified by a verified token: `claims` for `$jwt.*`, `forward` sent
+    /// to every service. The cache scope covers the token too, wherever it was read from.
+    pub fn authenticated(
+        mut self,
+        claims: serde_json::Value,
+        forward: Vec<(HeaderName, HeaderValue)>,
+        token: &str,
+    ) -> Caller {
+        let mut hasher = DefaultHasher::new();
+        self.scope.hash(&mut hasher);
+        token.hash(&mut hasher);
+        self.scope = format!("t{:016x}", hasher.finish());
+        self.claims = Some(claims);
+        self.forward.extend(forward);
+        self
+    }
 }

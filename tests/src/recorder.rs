@@ -14,11 +14,13 @@ use axum::{
 };
 use serde_json::Value;
 
-/// One received request: method and the raw path-and-query as it arrived on the wire.
+/// One received request: method, the raw path-and-query as it arrived on the wire, and
+/// its headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     pub method: String,
     pub uri: String,
+    pub headers: axum::http::HeaderMap,
 }
 
 type Responder = dyn Fn(&str) -> (StatusCode, Value) + Send + Sync;
@@ -60,6 +62,7 @@ impl Recorder {
                 log.lock().expect("not poisoned").push(Recorded {
                     method: request.method().to_string(),
                     uri: uri.clone(),
+                    headers: request.headers().clone(),
                 });
                 let (status, body) = respond(&uri);
                 let mut response = (status, Json(body)).into_response();
@@ -91,7 +94,17 @@ impl Recorder {
 
     /// A gateway serving `schema`, in which `RECORDER` stands for this recorder's URL.
     pub async fn gateway(&self, schema: &str) -> switchyard::RunningGateway {
+        self.gateway_with(schema, |_| {}).await
+    }
+
+    /// Like [`Recorder::gateway`], with `change` applied to the config first.
+    pub async fn gateway_with(
+        &self,
+        schema: &str,
+        change: impl FnOnce(&mut switchyard::config::Config),
+    ) -> switchyard::RunningGateway {
         let mut config = switchyard::config::Config::default();
+        change(&mut config);
         config.server.listen = "127.0.0.1:0".parse().expect("an address");
         let schema = schema.replace("RECORDER", &self.url());
         let engine =

@@ -44,10 +44,15 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         figment = figment.merge(Toml::file_exact(path));
     }
     let mut config = extract(figment.merge(env()))?;
-    if let Some(folder) = path.and_then(Path::parent)
-        && config.schema.path.is_relative()
-    {
-        config.schema.path = folder.join(&config.schema.path);
+    if let Some(folder) = path.and_then(Path::parent) {
+        if config.schema.path.is_relative() {
+            config.schema.path = folder.join(&config.schema.path);
+        }
+        for issuer in &mut config.auth.issuers {
+            if let Some(file) = issuer.public_key_file.as_mut().filter(|f| f.is_relative()) {
+                *file = folder.join(&*file);
+            }
+        }
     }
     Ok(config)
 }

@@ -4,6 +4,7 @@
 //! The tree is plain serde data; [`load`] reads and validates it once, and the result is
 //! shared read-only.
 
+pub mod auth;
 mod load;
 pub mod log;
 pub mod server;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use auth::{AuthConfig, IssuerConfig};
 pub use load::{ConfigError, load, load_from_str};
 pub use log::{LogConfig, LogFormat};
 pub use server::ServerConfig;
@@ -41,6 +43,9 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// Authentication: token issuers and their keys.
+    #[serde(default)]
+    pub auth: AuthConfig,
 }
 
 /// `[graphql]`: what the `/graphql` endpoint offers.

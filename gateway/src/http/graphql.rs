@@ -9,13 +9,45 @@ use axum::{
     http::{HeaderMap, Method, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
-use switchyard_schema::{Caller, Engine};
+use switchyard_schema::Engine;
+
+use crate::auth::{AuthError, Authenticator};
 
 /// What the GraphQL handlers share.
 #[derive(Clone)]
 pub struct GraphqlState {
     pub engine: Arc<Engine>,
+    pub auth: Arc<Authenticator>,
     pub graphiql: bool,
+}
+
+/// A request-level GraphQL error with `extensions`.
+pub fn coded_error(message: String, extensions: &[(&str, &str)]) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(message, None);
+    let mut values = async_graphql::ErrorExtensionValues::default();
+    for (name, value) in extensions {
+        values.set(*name, *value);
+    }
+    error.extensions = Some(values);
+    error
+}
+
+/// A refused token: HTTP 401, `WWW-Authenticate` (RFC 6750) and a GraphQL error whose
+/// `extensions.reason` says why in terms safe to show.
+fn unauthorized(error: &AuthError) -> Response {
+    let reason = error.reason();
+    let body = async_graphql::Response::from_errors(vec![coded_error(
+        format!("invalid token: {error}"),
+        &[("code", "UNAUTHENTICATED"), ("reason", reason)],
+    )]);
+    let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{error}\"");
+    let mut response = (StatusCode::UNAUTHORIZED, GraphQLResponse::from(body)).into_response();
+    if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// True for a browser navigating to the page (it asks for HTML), not a GraphQL client.
@@ -70,7 +102,13 @@ pub async fn graphiql_or_query(
         )
             .into_response();
     }
-    let caller = Caller::from_headers(headers);
+    let caller = match state.auth.caller(headers).await {
+        Ok(caller) => caller,
+        Err(error) => {
+            tracing::debug!(reason = error.reason(), "token refused");
+            return unauthorized(&error);
+        }
+    };
     GraphQLResponse::from(state.engine.execute(request, caller).await).into_response()
 }
 

@@ -13,3 +13,4 @@ mod mock_openapi;
 mod mock_orders;
 mod mock_payments;
 mod mock_users;
+mod security_auth;
