@@ -49,7 +49,7 @@ N_PLUS_ONE = (
     " orders(first: 5) { payment { status } user { name } } } }"
 )
 BIG = (
-    "query Big($offset: Int!) { users(first: 100, offset: $offset) { id name email country tier"
+    "query Big($offset: Int!) { users(first: 100, offset: $offset) { id name country tier"
     " createdAt orders(first: 10) { id status total currency createdAt"
     " items { sku name quantity unitPrice } } } }"
 )

@@ -252,7 +252,7 @@ async fn big(upstreams: &Upstreams, offset: i64) -> anyhow::Result<Value> {
                 .collect();
             let mut out = pick(
                 user,
-                &["id", "name", "email", "country", "tier", "createdAt"],
+                &["id", "name", "country", "tier", "createdAt"],
             );
             out["orders"] = Value::Array(orders);
             out
