@@ -51,6 +51,8 @@ pub fn engine_options(config: &config::Config) -> EngineOptions {
             .collect(),
         cache_bytes: config.cache.max_bytes,
         introspection: config.graphql.introspection,
+        limits: config.limits.query_limits(),
+        extensions: Vec::new(),
     }
 }
 
@@ -88,6 +90,11 @@ pub async fn start_with_engine(
         graphql: http::GraphqlState {
             engine: Arc::new(engine),
             auth: Arc::new(auth),
+            rules: Arc::new(http::request::RequestRules {
+                max_body_bytes: config.limits.max_body_bytes,
+                max_batch: config.limits.max_batch,
+                csrf_prevention: config.graphql.csrf_prevention,
+            }),
             graphiql: config.graphql.graphiql,
         },
     };

@@ -11,6 +11,7 @@ use std::{
 
 use async_graphql::{
     dynamic::{Enum, Field, InputObject, InputValue, Object, Scalar, Schema, TypeRef},
+    extensions::ExtensionFactory,
     parser::types::{BaseType, Type},
 };
 
@@ -18,6 +19,7 @@ use crate::{
     caller::Caller,
     error::{LoadError, SchemaErrors},
     fetch::Fetcher,
+    limits::{Limiter, QueryLimits, QueryLimitsExtension},
     model::{ArgSpec, EntitySpec, Graph, ObjectSpec, Resolution, named_type},
     resolve::{self, FieldPlan, Plans, RequestData, nulls::NullPropagation},
     sdl,
@@ -32,12 +34,28 @@ pub struct SourceOverride {
 }
 
 /// How to build an engine beyond what the schema file says.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineOptions {
     pub sources: BTreeMap<String, SourceOverride>,
     /// Bound of the response cache, in bytes of response bodies.
     pub cache_bytes: u64,
     pub introspection: bool,
+    pub limits: QueryLimits,
+    /// Extensions of the caller's (the gateway's rate limiter), outermost first; they
+    /// wrap the engine's own (query limits, null propagation).
+    pub extensions: Vec<Arc<dyn ExtensionFactory>>,
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("sources", &self.sources)
+            .field("cache_bytes", &self.cache_bytes)
+            .field("introspection", &self.introspection)
+            .field("limits", &self.limits)
+            .field("extensions", &self.extensions.len())
+            .finish()
+    }
 }
 
 impl Default for EngineOptions {
@@ -46,7 +64,18 @@ impl Default for EngineOptions {
             sources: BTreeMap::new(),
             cache_bytes: 64 * 1024 * 1024,
             introspection: true,
+            limits: QueryLimits::default(),
+            extensions: Vec::new(),
         }
+    }
+}
+
+/// An extension factory shared with the caller, as the schema builder takes them by value.
+struct SharedExtension(Arc<dyn ExtensionFactory>);
+
+impl ExtensionFactory for SharedExtension {
+    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
+        self.0.create()
     }
 }
 
@@ -209,6 +238,11 @@ impl Engine {
             }
             builder = builder.register(built);
         }
+        for extension in &options.extensions {
+            builder = builder.extension(SharedExtension(extension.clone()));
+        }
+        let limiter = Limiter::new(options.limits.clone(), &graph);
+        builder = builder.extension(QueryLimitsExtension(Arc::new(limiter)));
         builder = builder.extension(NullPropagation);
         if !options.introspection {
             builder = builder.disable_introspection().disable_suggestions();
@@ -241,6 +275,25 @@ impl Engine {
     ) -> async_graphql::Response {
         let data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone());
         self.schema.execute(request.data(data)).await
+    }
+
+    /// Executes one request or a batch, each operation on its own as if sent alone.
+    pub async fn execute_batch(
+        &self,
+        batch: async_graphql::BatchRequest,
+        caller: Caller,
+    ) -> async_graphql::BatchResponse {
+        match batch {
+            async_graphql::BatchRequest::Single(request) => {
+                async_graphql::BatchResponse::Single(self.execute(request, caller).await)
+            }
+            async_graphql::BatchRequest::Batch(requests) => {
+                let runs = requests
+                    .into_iter()
+                    .map(|request| self.execute(request, caller.clone()));
+                async_graphql::BatchResponse::Batch(futures_util::future::join_all(runs).await)
+            }
+        }
     }
 
     /// The public SDL: the types clients see, without routing directives.

@@ -13,6 +13,7 @@ pub mod build;
 pub mod caller;
 pub mod error;
 pub mod fetch;
+pub mod limits;
 pub mod model;
 pub mod resolve;
 pub mod sdl;

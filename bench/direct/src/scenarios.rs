@@ -250,10 +250,7 @@ async fn big(upstreams: &Upstreams, offset: i64) -> anyhow::Result<Value> {
                     out
                 })
                 .collect();
-            let mut out = pick(
-                user,
-                &["id", "name", "country", "tier", "createdAt"],
-            );
+            let mut out = pick(user, &["id", "name", "country", "tier", "createdAt"]);
             out["orders"] = Value::Array(orders);
             out
         })

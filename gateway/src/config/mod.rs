@@ -5,6 +5,7 @@
 //! shared read-only.
 
 pub mod auth;
+pub mod limits;
 mod load;
 pub mod log;
 pub mod server;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use auth::{AuthConfig, IssuerConfig};
+pub use limits::LimitsConfig;
 pub use load::{ConfigError, load, load_from_str};
 pub use log::{LogConfig, LogFormat};
 pub use server::ServerConfig;
@@ -46,6 +48,9 @@ pub struct Config {
     /// Authentication: token issuers and their keys.
     #[serde(default)]
     pub auth: AuthConfig,
+    /// Request and query size limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
 }
 
 /// `[graphql]`: what the `/graphql` endpoint offers.
@@ -58,6 +63,11 @@ pub struct GraphqlConfig {
     /// Serve the GraphiQL explorer to browsers on `GET /graphql`.
     #[serde(default = "default_true")]
     pub graphiql: bool,
+    /// Refuse requests a browser could send from another site without a CORS preflight:
+    /// POSTs that are not JSON, and GETs without a JSON content type or an
+    /// `x-graphql-preflight` (or `apollo-require-preflight`) header.
+    #[serde(default = "default_true")]
+    pub csrf_prevention: bool,
 }
 
 impl Default for GraphqlConfig {
@@ -65,6 +75,7 @@ impl Default for GraphqlConfig {
         GraphqlConfig {
             introspection: true,
             graphiql: true,
+            csrf_prevention: true,
         }
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod graphql;
 pub mod health;
+mod reject;
+pub mod request;
 mod serve;
 
 use std::sync::Arc;
@@ -26,8 +28,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route(
             "/graphql",
-            get(graphql::graphiql_or_query)
-                .post(graphql::graphiql_or_query)
+            get(graphql::graphql)
+                .post(graphql::graphql)
                 .with_state(state.graphql.clone()),
         )
         .route("/health", get(health::health))

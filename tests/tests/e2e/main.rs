@@ -14,3 +14,4 @@ mod mock_orders;
 mod mock_payments;
 mod mock_users;
 mod security_auth;
+mod security_requests;
