@@ -270,7 +270,9 @@ def reset_upstream() -> None:
 def start_candidate(name: str, cpus: str | None, logs: Path, work: Path) -> Server:
     port = PORTS[name]
     if name == "switchyard":
-        env = {"SWITCHYARD_LOG__FILTER": "warn"}
+        # No rate limit (the load comes from one address) and no token checks: the peers
+        # have neither (docs/benchmark.md).
+        env = {"SWITCHYARD_LOG__FILTER": "warn", "SWITCHYARD_RATE_LIMIT__ENABLED": "false"}
         for index, service in enumerate(SERVICES):
             env[f"SWITCHYARD_SOURCES__{service.upper()}__URL"] = service_url(index)
         cmd = [str(RELEASE / "switchyard"), "serve", "--schema", "schema/examples/shop.graphql",

@@ -47,7 +47,7 @@ pub enum DemoError {
     #[error("minting the demo token: {0}")]
     Token(#[from] crate::auth::mint::MintError),
     #[error("the built-in demo schema: {0}")]
-    Schema(#[from] LoadError),
+    Schema(LoadError),
 }
 
 /// Starts the services on the four ports after `listen`'s (4001-4004 for the default 4000,
@@ -74,8 +74,11 @@ pub async fn start(listen: SocketAddr, seed: u64) -> Result<Demo, DemoError> {
             SourceOverride { url, timeout: None },
         );
     }
-    let engine =
-        crate::engine_from_sdl(&config, Path::new("shop.graphql (built in)"), SHOP_SCHEMA)?;
+    let engine = crate::engine_from_sdl(&config, Path::new("shop.graphql (built in)"), SHOP_SCHEMA)
+        .map_err(|error| match error {
+            crate::StartError::Schema(error) => DemoError::Schema(error),
+            other => DemoError::Gateway(other),
+        })?;
     let gateway = crate::start_with_engine(&config, engine).await?;
     let token = mint(
         &config.auth,

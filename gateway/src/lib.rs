@@ -15,10 +15,12 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod http;
+pub mod ratelimit;
 pub mod telemetry;
 
 use std::{path::Path, sync::Arc};
 
+use async_graphql::extensions::ExtensionFactory;
 pub use http::{RunningGateway, ServeError};
 use switchyard_schema::{Engine, EngineOptions, LoadError, SourceOverride};
 
@@ -31,11 +33,17 @@ pub enum StartError {
     Serve(#[from] ServeError),
     #[error(transparent)]
     Auth(#[from] auth::AuthConfigError),
+    #[error(transparent)]
+    RateLimit(#[from] ratelimit::RateLimitConfigError),
 }
 
-/// The engine options that `config` asks for.
-pub fn engine_options(config: &config::Config) -> EngineOptions {
-    EngineOptions {
+/// The engine options that `config` asks for, the rate limiter's extension included.
+pub fn engine_options(config: &config::Config) -> Result<EngineOptions, StartError> {
+    let mut extensions: Vec<Arc<dyn ExtensionFactory>> = Vec::new();
+    if let Some(limiter) = ratelimit::RateLimiter::from_config(&config.rate_limit)? {
+        extensions.push(Arc::new(ratelimit::RateLimitExtension(Arc::new(limiter))));
+    }
+    Ok(EngineOptions {
         sources: config
             .sources
             .iter()
@@ -52,13 +60,13 @@ pub fn engine_options(config: &config::Config) -> EngineOptions {
         cache_bytes: config.cache.max_bytes,
         introspection: config.graphql.introspection,
         limits: config.limits.query_limits(),
-        extensions: Vec::new(),
-    }
+        extensions,
+    })
 }
 
 /// Reads and builds the schema file `config` names.
-pub fn load_engine(config: &config::Config) -> Result<Engine, LoadError> {
-    Engine::load(&config.schema.path, &engine_options(config))
+pub fn load_engine(config: &config::Config) -> Result<Engine, StartError> {
+    Ok(Engine::load(&config.schema.path, &engine_options(config)?)?)
 }
 
 /// Builds an engine from schema text (named `file` in errors) with `config`'s options.
@@ -66,8 +74,8 @@ pub fn engine_from_sdl(
     config: &config::Config,
     file: &Path,
     text: &str,
-) -> Result<Engine, LoadError> {
-    Engine::from_sdl(file, text, &engine_options(config))
+) -> Result<Engine, StartError> {
+    Ok(Engine::from_sdl(file, text, &engine_options(config)?)?)
 }
 
 /// Loads the schema and starts a gateway on the configured listen address.

@@ -16,6 +16,8 @@ pub struct Caller {
     pub headers: HeaderMap,
     /// Headers sent with every upstream call of this request (trace context, identity).
     pub forward: Vec<(HeaderName, HeaderValue)>,
+    /// The address the request's connection comes from.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl Caller {
@@ -45,7 +47,14 @@ impl Caller {
             claims: None,
             headers,
             forward,
+            peer: None,
         }
+    }
+
+    /// This caller, connected from `peer`.
+    pub fn with_peer(mut self, peer: Option<std::net::IpAddr>) -> Caller {
+        self.peer = peer;
+        self
     }
 
     /// This caller, identified by a verified token: `claims` for `$jwt.*`, `forward` sent

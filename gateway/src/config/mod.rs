@@ -8,6 +8,7 @@ pub mod auth;
 pub mod limits;
 mod load;
 pub mod log;
+pub mod rate_limit;
 pub mod server;
 pub mod sources;
 
@@ -19,6 +20,7 @@ pub use auth::{AuthConfig, IssuerConfig};
 pub use limits::LimitsConfig;
 pub use load::{ConfigError, load, load_from_str};
 pub use log::{LogConfig, LogFormat};
+pub use rate_limit::{QuotaConfig, RateLimitConfig};
 pub use server::ServerConfig;
 pub use sources::SourceOverride;
 
@@ -51,6 +53,9 @@ pub struct Config {
     /// Request and query size limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Requests per client.
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
 }
 
 /// `[graphql]`: what the `/graphql` endpoint offers.

@@ -1,13 +1,13 @@
 //! `/graphql`: GraphQL over HTTP (POST JSON, GET for queries, batches) and GraphiQL for
 //! browsers.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
+use async_graphql::BatchResponse;
 use async_graphql_axum::GraphQLResponse;
 use axum::{
-    body::Body,
-    extract::State,
-    http::{HeaderMap, Method, Uri, header},
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 use switchyard_schema::Engine;
@@ -16,7 +16,10 @@ use super::{
     reject::unauthorized,
     request::{self, RequestRules},
 };
-use crate::auth::Authenticator;
+use crate::{
+    auth::Authenticator,
+    ratelimit::{Decision, RateLimitSlot},
+};
 
 /// What the GraphQL handlers share.
 #[derive(Clone)]
@@ -35,28 +38,70 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-pub async fn graphql(
-    State(state): State<GraphqlState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    if method == Method::GET && wants_html(&headers) && state.graphiql {
+pub async fn graphql(State(state): State<GraphqlState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, headers) = (&parts.method, &parts.headers);
+    if method == Method::GET && wants_html(headers) && state.graphiql {
         return graphiql().into_response();
     }
-    let batch = match request::read(&state.rules, &method, &uri, &headers, body).await {
+    let batch = match request::read(&state.rules, method, &parts.uri, headers, body).await {
         Ok(batch) => batch,
         Err(rejection) => return rejection.into_response(),
     };
-    let caller = match state.auth.caller(headers).await {
-        Ok(caller) => caller,
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let caller = match state.auth.caller(parts.headers).await {
+        Ok(caller) => caller.with_peer(peer),
         Err(error) => {
             tracing::debug!(reason = error.reason(), "token refused");
             return unauthorized(&error);
         }
     };
-    GraphQLResponse::from(state.engine.execute_batch(batch, caller).await).into_response()
+    let slot = Arc::new(RateLimitSlot::default());
+    let batch = batch.data(slot.clone());
+    let response = state.engine.execute_batch(batch, caller).await;
+    let refused = is_rate_limited(&response);
+    let mut response = GraphQLResponse::from(response).into_response();
+    if let Some(decision) = slot.decision() {
+        rate_limit_headers(&mut response, &decision);
+        if refused {
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        }
+    }
+    response
+}
+
+/// True when the request (every operation of a batch) was refused by the rate limiter.
+fn is_rate_limited(response: &BatchResponse) -> bool {
+    let limited = |r: &async_graphql::Response| {
+        r.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|code| *code == async_graphql::Value::from("RATE_LIMITED"))
+        })
+    };
+    match response {
+        BatchResponse::Single(r) => limited(r),
+        BatchResponse::Batch(all) => all.iter().all(limited),
+    }
+}
+
+/// `RateLimit-Limit`, `-Remaining`, `-Reset` (seconds), and `Retry-After` on a refusal.
+fn rate_limit_headers(response: &mut Response, decision: &Decision) {
+    let seconds = |d: std::time::Duration| d.as_secs_f64().ceil() as u64;
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: u64| {
+        headers.insert(name, HeaderValue::from(value));
+    };
+    set("ratelimit-limit", u64::from(decision.limit));
+    set("ratelimit-remaining", u64::from(decision.remaining));
+    set("ratelimit-reset", seconds(decision.reset));
+    if let Some(wait) = decision.retry_after {
+        set("retry-after", seconds(wait).max(1));
+    }
 }
 
 /// The GraphiQL page.

@@ -47,7 +47,9 @@ pub async fn start(
             readiness.start_draining();
             tracing::info!("draining: no new connections, waiting for in-flight requests");
         };
-        let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+        // The peer address reaches handlers: the rate limiter tells anonymous clients apart by it.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, service).with_graceful_shutdown(signal);
         let server = std::pin::pin!(server.into_future());
         // Serve until stopped, then give the drain at most `drain_timeout`.
         let mut server = server;

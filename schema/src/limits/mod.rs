@@ -198,8 +198,8 @@ impl Limiter {
     }
 }
 
-/// Put in a request's data (as `Arc<QueryCost>`) to learn the estimated cost of its query (the rate limiter
-/// weighs requests by it).
+/// The estimated cost of a request's query, once its document is checked (the rate
+/// limiter weighs requests by it).
 #[derive(Debug, Default)]
 pub struct QueryCost(AtomicU64);
 
@@ -235,8 +235,8 @@ impl Extension for Check {
             .0
             .check_document(&document, variables)
             .map_err(Violation::into_error)?;
-        if let Some(slot) = ctx.data_opt::<Arc<QueryCost>>() {
-            slot.0.store(cost, Ordering::Relaxed);
+        if let Some(data) = ctx.data_opt::<crate::resolve::RequestData>() {
+            data.cost.0.store(cost, Ordering::Relaxed);
         }
         Ok(document)
     }

@@ -53,6 +53,8 @@ pub struct RequestData {
     /// Results loaded ahead for fields not resolved yet (see [`prefetch`]); `None` where
     /// two places of the query loaded the same call keeping different keys.
     prefetched: Mutex<HashMap<LoadKey, Option<Loaded>>>,
+    /// The query's estimated cost, set by the query limits before execution.
+    pub cost: crate::limits::QueryCost,
 }
 
 /// Every field's plan, by type name then field name, with the graph they plan.
@@ -87,6 +89,7 @@ impl RequestData {
             groups: Mutex::default(),
             plans,
             prefetched: Mutex::default(),
+            cost: Default::default(),
         }
     }
 }

@@ -14,4 +14,5 @@ mod mock_orders;
 mod mock_payments;
 mod mock_users;
 mod security_auth;
+mod security_ratelimit;
 mod security_requests;
