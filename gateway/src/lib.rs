@@ -35,6 +35,8 @@ pub enum StartError {
     Auth(#[from] auth::AuthConfigError),
     #[error(transparent)]
     RateLimit(#[from] ratelimit::RateLimitConfigError),
+    #[error(transparent)]
+    Cors(#[from] http::cors::CorsError),
 }
 
 /// The engine options that `config` asks for, the rate limiter's extension included.
@@ -105,6 +107,7 @@ pub async fn start_with_engine(
             }),
             graphiql: config.graphql.graphiql,
         },
+        cors: http::cors::layer(&config.cors)?,
     };
     Ok(http::start(config.server.listen, state, config.server.shutdown_timeout).await?)
 }

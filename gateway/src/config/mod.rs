@@ -5,6 +5,7 @@
 //! shared read-only.
 
 pub mod auth;
+pub mod cors;
 pub mod limits;
 mod load;
 pub mod log;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use auth::{AuthConfig, IssuerConfig};
+pub use cors::CorsConfig;
 pub use limits::LimitsConfig;
 pub use load::{ConfigError, load, load_from_str};
 pub use log::{LogConfig, LogFormat};
@@ -56,6 +58,9 @@ pub struct Config {
     /// Requests per client.
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
+    /// Cross-origin browser access.
+    #[serde(default)]
+    pub cors: CorsConfig,
 }
 
 /// `[graphql]`: what the `/graphql` endpoint offers.

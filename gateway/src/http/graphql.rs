@@ -8,11 +8,12 @@ use async_graphql_axum::GraphQLResponse;
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use switchyard_schema::Engine;
 
 use super::{
+    graphiql,
     reject::unauthorized,
     request::{self, RequestRules},
 };
@@ -42,7 +43,7 @@ pub async fn graphql(State(state): State<GraphqlState>, request: Request) -> Res
     let (parts, body) = request.into_parts();
     let (method, headers) = (&parts.method, &parts.headers);
     if method == Method::GET && wants_html(headers) && state.graphiql {
-        return graphiql().into_response();
+        return graphiql::page();
     }
     let batch = match request::read(&state.rules, method, &parts.uri, headers, body).await {
         Ok(batch) => batch,
@@ -102,9 +103,4 @@ fn rate_limit_headers(response: &mut Response, decision: &Decision) {
     if let Some(wait) = decision.retry_after {
         set("retry-after", seconds(wait).max(1));
     }
-}
-
-/// The GraphiQL page.
-fn graphiql() -> Html<&'static str> {
-    Html(include_str!("graphiql.html"))
 }

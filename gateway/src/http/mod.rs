@@ -1,5 +1,7 @@
 //! The HTTP side: the router, the tower stack around it, and serving with a graceful drain.
 
+pub mod cors;
+mod graphiql;
 pub mod graphql;
 pub mod health;
 mod reject;
@@ -20,18 +22,22 @@ pub use serve::{RunningGateway, ServeError, start};
 pub struct AppState {
     pub readiness: Arc<Readiness>,
     pub graphql: GraphqlState,
+    /// Cross-origin access to `/graphql`, when any origin is allowed.
+    pub cors: Option<tower_http::cors::CorsLayer>,
 }
 
 /// The gateway's router with its whole layer stack, ready to serve or to test with
 /// `oneshot`. The stack is assembled here and nowhere else; outermost layer last.
 pub fn app(state: AppState) -> Router {
+    let mut graphql = get(graphql::graphql)
+        .post(graphql::graphql)
+        .with_state(state.graphql.clone());
+    if let Some(cors) = state.cors.clone() {
+        graphql = graphql.layer(cors);
+    }
     Router::new()
-        .route(
-            "/graphql",
-            get(graphql::graphql)
-                .post(graphql::graphql)
-                .with_state(state.graphql.clone()),
-        )
+        .route("/graphql", graphql)
+        .route("/graphiql.js", get(graphiql::script))
         .route("/health", get(health::health))
         .route(
             "/ready",

@@ -14,5 +14,6 @@ mod mock_orders;
 mod mock_payments;
 mod mock_users;
 mod security_auth;
+mod security_http;
 mod security_ratelimit;
 mod security_requests;
