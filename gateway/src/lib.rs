@@ -80,6 +80,15 @@ pub fn engine_from_sdl(
     Ok(Engine::from_sdl(file, text, &engine_options(config)?)?)
 }
 
+/// Checks everything `config` asks for that can be checked without serving: the schema,
+/// the limits, the CORS origins, the auth keys (JWKS documents are fetched once).
+pub async fn validate(config: &config::Config) -> Result<Engine, StartError> {
+    let engine = load_engine(config)?;
+    http::cors::layer(&config.cors)?;
+    auth::Authenticator::new(&config.auth).await?;
+    Ok(engine)
+}
+
 /// Loads the schema and starts a gateway on the configured listen address.
 pub async fn start(config: &config::Config) -> Result<RunningGateway, StartError> {
     let engine = load_engine(config)?;

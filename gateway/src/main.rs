@@ -73,7 +73,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Check(args) => {
             let config = load_config(&args)?;
-            match switchyard::load_engine(&config) {
+            match switchyard::validate(&config).await {
                 Ok(engine) => {
                     let sources = engine.graph().sources.len();
                     let types = engine.graph().objects.len();

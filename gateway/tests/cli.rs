@@ -121,3 +121,63 @@ fn a_missing_schema_file_is_named_once() {
         assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
     }
 }
+
+#[test]
+fn token_mints_a_demo_token_and_explains_a_missing_secret() {
+    let output = switchyard()
+        .args([
+            "token",
+            "--demo",
+            "--sub",
+            "5",
+            "--scope",
+            "users:email",
+            "--ttl",
+            "10m",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert_eq!(token.split('.').count(), 3, "{token}");
+
+    let output = switchyard()
+        .args(["token", "--sub", "5"])
+        .env_remove("SWITCHYARD_CONFIG")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no HMAC issuer is configured"), "{stderr}");
+}
+
+#[test]
+fn check_reports_a_bad_security_setting() {
+    let dir = std::env::temp_dir().join(format!("switchyard-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let config = dir.join("switchyard.toml");
+    std::fs::write(
+        &config,
+        "[[auth.issuers]]\nsecret = \"s\"\npublic_key_file = \"k.pem\"\n",
+    )
+    .expect("written");
+    let output = switchyard()
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .arg("--schema")
+        .arg(shop_schema())
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("auth.issuers[0]") && stderr.contains("exactly one"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
