@@ -425,3 +425,45 @@ async fn identity_headers_come_from_the_token_only() {
         open.headers
     );
 }
+
+#[tokio::test]
+async fn jwks_is_refetched_on_its_schedule() {
+    let host = JwksHost::start("jwks-a.json").await;
+    let url = host.url.clone();
+    let _stack = Stack::builder()
+        .config(move |config| {
+            config.auth.issuers = vec![IssuerConfig {
+                jwks_url: Some(url),
+                jwks_refresh: Duration::from_millis(200),
+                ..issuer("test-jwks")
+            }];
+        })
+        .start()
+        .await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(host.fetches() >= 3, "{} fetches", host.fetches());
+}
+
+#[tokio::test]
+async fn the_demo_prints_a_token_that_reads_me() {
+    let demo = switchyard::demo::start("127.0.0.1:0".parse().expect("an address"), 42)
+        .await
+        .expect("the demo starts");
+    assert!(demo.banner().contains(demo.token()));
+    let response = switchyard_tests::client()
+        .post(format!("{}/graphql", demo.gateway().url()))
+        .bearer_auth(demo.token())
+        .json(&json!({"query": "{ me { id name email } }"}))
+        .send()
+        .await
+        .expect("answers");
+    let reply = switchyard_tests::reply(response).await;
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    assert_eq!(reply.body["data"]["me"]["id"], "1");
+    assert!(
+        reply.body["data"]["me"]["email"].is_string(),
+        "{}",
+        reply.text
+    );
+    demo.stop().await.expect("stops");
+}
