@@ -41,7 +41,9 @@ pub enum StartError {
 
 /// The engine options that `config` asks for, the rate limiter's extension included.
 pub fn engine_options(config: &config::Config) -> Result<EngineOptions, StartError> {
-    let mut extensions: Vec<Arc<dyn ExtensionFactory>> = Vec::new();
+    // Outermost first: the operation's spans and name cover the rate limit's check too.
+    let mut extensions: Vec<Arc<dyn ExtensionFactory>> =
+        vec![Arc::new(telemetry::operation::OperationExtension)];
     if let Some(limiter) = ratelimit::RateLimiter::from_config(&config.rate_limit)? {
         extensions.push(Arc::new(ratelimit::RateLimitExtension(Arc::new(limiter))));
     }
@@ -101,6 +103,10 @@ pub async fn start_with_engine(
     engine: Engine,
 ) -> Result<RunningGateway, StartError> {
     let auth = auth::Authenticator::new(&config.auth).await?;
+    let metrics = Arc::new(telemetry::Metrics::new());
+    engine.observe(Arc::new(telemetry::GatewayObserver {
+        metrics: metrics.clone(),
+    }));
     if !auth.enabled() {
         tracing::info!("no [[auth.issuers]] configured: every caller is anonymous");
     }
@@ -109,6 +115,7 @@ pub async fn start_with_engine(
         graphql: http::GraphqlState {
             engine: Arc::new(engine),
             auth: Arc::new(auth),
+            metrics: metrics.clone(),
             rules: Arc::new(http::request::RequestRules {
                 max_body_bytes: config.limits.max_body_bytes,
                 max_batch: config.limits.max_batch,
@@ -117,6 +124,7 @@ pub async fn start_with_engine(
             graphiql: config.graphql.graphiql,
         },
         cors: http::cors::layer(&config.cors)?,
+        metrics: config.telemetry.metrics.then_some(metrics),
     };
     Ok(http::start(config.server.listen, state, config.server.shutdown_timeout).await?)
 }

@@ -55,16 +55,21 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => {
             let config = load_config(&args)?;
-            switchyard::telemetry::init(&config.log);
+            let telemetry = switchyard::telemetry::init(&config.log, &config.telemetry)?;
             let gateway = switchyard::start(&config).await?;
             wait_for_signal().await;
             gateway.shutdown();
-            gateway.wait().await.context("stopping")?;
+            let stopped = gateway.wait().await.context("stopping");
+            telemetry.shutdown();
+            stopped?;
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "demo")]
         Command::Demo(args) => {
-            switchyard::telemetry::init(&config::LogConfig::default());
+            let _telemetry = switchyard::telemetry::init(
+                &config::LogConfig::default(),
+                &config::TelemetryConfig::default(),
+            )?;
             let demo = switchyard::demo::start(args.listen, args.seed).await?;
             println!("{}", demo.banner());
             wait_for_signal().await;

@@ -21,6 +21,7 @@ use crate::{
     fetch::Fetcher,
     limits::{Limiter, QueryLimits, QueryLimitsExtension},
     model::{ArgSpec, EntitySpec, Graph, ObjectSpec, Resolution, named_type},
+    observe::{Observer, RequestStats},
     resolve::{self, FieldPlan, Plans, RequestData, nulls::NullPropagation},
     sdl,
     template::VarRoot,
@@ -267,13 +268,20 @@ impl Engine {
         })
     }
 
-    /// Executes one GraphQL request for `caller`.
+    /// Attaches the host's observer of upstream calls (metrics, trace context); the first
+    /// one attached stays.
+    pub fn observe(&self, observer: Arc<dyn Observer>) {
+        self.fetcher.observe(observer);
+    }
+
+    /// Executes one GraphQL request for `caller`; `stats` learns what it cost upstream.
     pub async fn execute(
         &self,
         request: async_graphql::Request,
         caller: Caller,
+        stats: Arc<RequestStats>,
     ) -> async_graphql::Response {
-        let data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone());
+        let data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone(), stats);
         self.schema.execute(request.data(data)).await
     }
 
@@ -282,15 +290,16 @@ impl Engine {
         &self,
         batch: async_graphql::BatchRequest,
         caller: Caller,
+        stats: Arc<RequestStats>,
     ) -> async_graphql::BatchResponse {
         match batch {
             async_graphql::BatchRequest::Single(request) => {
-                async_graphql::BatchResponse::Single(self.execute(request, caller).await)
+                async_graphql::BatchResponse::Single(self.execute(request, caller, stats).await)
             }
             async_graphql::BatchRequest::Batch(requests) => {
                 let runs = requests
                     .into_iter()
-                    .map(|request| self.execute(request, caller.clone()));
+                    .map(|request| self.execute(request, caller.clone(), stats.clone()));
                 async_graphql::BatchResponse::Batch(futures_util::future::join_all(runs).await)
             }
         }

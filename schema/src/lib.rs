@@ -15,6 +15,7 @@ pub mod error;
 pub mod fetch;
 pub mod limits;
 pub mod model;
+pub mod observe;
 pub mod resolve;
 pub mod sdl;
 pub mod template;

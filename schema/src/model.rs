@@ -73,6 +73,9 @@ pub struct BatchSpec {
 pub struct RestSpec {
     pub source: SourceName,
     pub method: Method,
+    /// The path as written in the schema (`/users/{$args.id}`): names the call in traces
+    /// and logs without its values.
+    pub route: std::sync::Arc<str>,
     pub path: Template,
     /// Query parameters, in order; a parameter whose value is absent or null is left out.
     pub query: Vec<(String, Template)>,

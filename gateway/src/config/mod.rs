@@ -12,6 +12,7 @@ pub mod log;
 pub mod rate_limit;
 pub mod server;
 pub mod sources;
+pub mod telemetry;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,7 @@ pub use log::{LogConfig, LogFormat};
 pub use rate_limit::{QuotaConfig, RateLimitConfig};
 pub use server::ServerConfig;
 pub use sources::SourceOverride;
+pub use telemetry::{OtlpProtocol, TelemetryConfig, TracesConfig};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -61,6 +63,9 @@ pub struct Config {
     /// Cross-origin browser access.
     #[serde(default)]
     pub cors: CorsConfig,
+    /// Traces and metrics.
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
 }
 
 /// `[graphql]`: what the `/graphql` endpoint offers.

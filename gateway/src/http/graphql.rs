@@ -1,7 +1,8 @@
 //! `/graphql`: GraphQL over HTTP (POST JSON, GET for queries, batches) and GraphiQL for
-//! browsers.
+//! browsers. Each request gets a span (continuing the caller's trace), an access log
+//! line and its metrics.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{collections::BTreeSet, net::SocketAddr, sync::Arc, time::Instant};
 
 use async_graphql::BatchResponse;
 use async_graphql_axum::GraphQLResponse;
@@ -10,7 +11,8 @@ use axum::{
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use switchyard_schema::Engine;
+use switchyard_schema::{Engine, observe::RequestStats};
+use tracing::Instrument;
 
 use super::{
     graphiql,
@@ -20,6 +22,12 @@ use super::{
 use crate::{
     auth::Authenticator,
     ratelimit::{Decision, RateLimitSlot},
+    telemetry::{
+        Metrics,
+        metrics::RequestLabels,
+        operation::{Operation, OperationSlot},
+        otel,
+    },
 };
 
 /// What the GraphQL handlers share.
@@ -28,6 +36,7 @@ pub struct GraphqlState {
     pub engine: Arc<Engine>,
     pub auth: Arc<Authenticator>,
     pub rules: Arc<RequestRules>,
+    pub metrics: Arc<Metrics>,
     pub graphiql: bool,
 }
 
@@ -39,55 +48,254 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
+/// The caller's `x-request-id` when it is a sane token, else a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
+}
+
 pub async fn graphql(State(state): State<GraphqlState>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let (method, headers) = (&parts.method, &parts.headers);
-    if method == Method::GET && wants_html(headers) && state.graphiql {
+    if request.method() == Method::GET && wants_html(request.headers()) && state.graphiql {
         return graphiql::page();
     }
-    let batch = match request::read(&state.rules, method, &parts.uri, headers, body).await {
-        Ok(batch) => batch,
-        Err(rejection) => return rejection.into_response(),
-    };
+    let id = request_id(request.headers());
+    let span = tracing::info_span!(
+        "graphql request",
+        otel.name = %format_args!("{} /graphql", request.method()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        url.path = "/graphql",
+        http.response.status_code = tracing::field::Empty,
+        request_id = %id,
+    );
+    otel::continue_trace(&span, request.headers());
+    let _in_flight = state.metrics.in_flight();
+    let mut response = serve(&state, request, &id).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// What one request was, for its log line and metrics.
+struct Served {
+    status: StatusCode,
+    operation: Option<Operation>,
+    outcome: &'static str,
+    codes: BTreeSet<String>,
+    client: String,
+    upstream_calls: u32,
+}
+
+async fn serve(state: &GraphqlState, request: Request, id: &str) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
+    let anonymous_client = || peer.map(|ip| ip.to_string()).unwrap_or_default();
+    let batch = match request::read(
+        &state.rules,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        body,
+    )
+    .await
+    {
+        Ok(batch) => batch,
+        Err(rejection) => {
+            state.metrics.limit_rejected(rejection.code());
+            let response = rejection.clone().into_response();
+            finish(
+                state,
+                id,
+                started,
+                Served {
+                    status: response.status(),
+                    operation: None,
+                    outcome: "rejected",
+                    codes: BTreeSet::from([rejection.code().to_owned()]),
+                    client: anonymous_client(),
+                    upstream_calls: 0,
+                },
+            );
+            return response;
+        }
+    };
     let caller = match state.auth.caller(parts.headers).await {
         Ok(caller) => caller.with_peer(peer),
         Err(error) => {
-            tracing::debug!(reason = error.reason(), "token refused");
-            return unauthorized(&error);
+            state.metrics.auth_failed(error.reason());
+            let response = unauthorized(&error);
+            finish(
+                state,
+                id,
+                started,
+                Served {
+                    status: response.status(),
+                    operation: None,
+                    outcome: "unauthenticated",
+                    codes: BTreeSet::from(["UNAUTHENTICATED".to_owned()]),
+                    client: anonymous_client(),
+                    upstream_calls: 0,
+                },
+            );
+            return response;
         }
     };
-    let slot = Arc::new(RateLimitSlot::default());
-    let batch = batch.data(slot.clone());
-    let response = state.engine.execute_batch(batch, caller).await;
-    let refused = is_rate_limited(&response);
-    let mut response = GraphQLResponse::from(response).into_response();
-    if let Some(decision) = slot.decision() {
+    // Who, for the log: the token's subject, else the address. Never the token.
+    let client = caller
+        .claims
+        .as_ref()
+        .and_then(|claims| claims.get("sub"))
+        .and_then(|sub| sub.as_str())
+        .map(|sub| format!("sub:{sub}"))
+        .unwrap_or_else(anonymous_client);
+    let limits = Arc::new(RateLimitSlot::default());
+    let operation = Arc::new(OperationSlot::default());
+    let stats = Arc::new(RequestStats::default());
+    let batch = batch.data(limits.clone()).data(operation.clone());
+    let answer = state
+        .engine
+        .execute_batch(batch, caller, stats.clone())
+        .await;
+
+    let codes = error_codes(&answer);
+    for code in &codes {
+        if is_limit_code(code) {
+            state.metrics.limit_rejected(code);
+        }
+    }
+    let refused = is_rate_limited(&answer);
+    if refused && let Some(class) = limits.class() {
+        state.metrics.rate_limited(&class);
+    }
+    let outcome = outcome(&answer, refused, &codes);
+    let mut response = GraphQLResponse::from(answer).into_response();
+    if let Some(decision) = limits.decision() {
         rate_limit_headers(&mut response, &decision);
         if refused {
             *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         }
     }
+    finish(
+        state,
+        id,
+        started,
+        Served {
+            status: response.status(),
+            operation: operation.operation(),
+            outcome,
+            codes,
+            client,
+            upstream_calls: stats.upstream_calls(),
+        },
+    );
     response
 }
 
+/// The access log line and the request metrics.
+fn finish(state: &GraphqlState, id: &str, started: Instant, served: Served) {
+    let elapsed = started.elapsed();
+    let (name, kind) = match &served.operation {
+        Some(op) => (op.name.as_deref(), op.kind),
+        None => (None, "unknown"),
+    };
+    let labels = RequestLabels {
+        operation_name: state.metrics.operation_label(name),
+        operation_type: kind.to_owned(),
+        outcome: served.outcome.to_owned(),
+    };
+    state.metrics.request(&labels, elapsed);
+    let codes: Vec<&str> = served.codes.iter().map(String::as_str).collect();
+    tracing::info!(
+        target: "switchyard::access",
+        request_id = id,
+        operation = name.unwrap_or("-"),
+        operation_type = kind,
+        client = %served.client,
+        status = served.status.as_u16(),
+        outcome = served.outcome,
+        error_codes = %codes.join(","),
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        upstream_calls = served.upstream_calls,
+        "request"
+    );
+}
+
+fn responses(answer: &BatchResponse) -> Vec<&async_graphql::Response> {
+    match answer {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(all) => all.iter().collect(),
+    }
+}
+
+/// The distinct `extensions.code`s of the answer's errors.
+fn error_codes(answer: &BatchResponse) -> BTreeSet<String> {
+    responses(answer)
+        .into_iter()
+        .flat_map(|r| r.errors.iter())
+        .filter_map(|e| match e.extensions.as_ref()?.get("code")? {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn is_limit_code(code: &str) -> bool {
+    matches!(
+        code,
+        "QUERY_TOO_LARGE"
+            | "TOO_MANY_TOKENS"
+            | "QUERY_TOO_DEEP"
+            | "QUERY_TOO_COSTLY"
+            | "TOO_MANY_ALIASES"
+            | "TOO_MANY_ROOT_FIELDS"
+    )
+}
+
+/// `ok`, `partial` (data and errors), `error` (no data), `rejected` (a limit),
+/// `rate_limited`.
+fn outcome(answer: &BatchResponse, refused: bool, codes: &BTreeSet<String>) -> &'static str {
+    if refused {
+        return "rate_limited";
+    }
+    if codes.iter().any(|code| is_limit_code(code)) {
+        return "rejected";
+    }
+    let all = responses(answer);
+    if all.iter().all(|r| r.errors.is_empty()) {
+        "ok"
+    } else if all.iter().any(|r| r.data != async_graphql::Value::Null) {
+        "partial"
+    } else {
+        "error"
+    }
+}
+
 /// True when the request (every operation of a batch) was refused by the rate limiter.
-fn is_rate_limited(response: &BatchResponse) -> bool {
-    let limited = |r: &async_graphql::Response| {
+fn is_rate_limited(answer: &BatchResponse) -> bool {
+    responses(answer).iter().all(|r| {
         r.errors.iter().any(|e| {
             e.extensions
                 .as_ref()
                 .and_then(|x| x.get("code"))
                 .is_some_and(|code| *code == async_graphql::Value::from("RATE_LIMITED"))
         })
-    };
-    match response {
-        BatchResponse::Single(r) => limited(r),
-        BatchResponse::Batch(all) => all.iter().all(limited),
-    }
+    })
 }
 
 /// `RateLimit-Limit`, `-Remaining`, `-Reset` (seconds), and `Retry-After` on a refusal.

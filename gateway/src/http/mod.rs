@@ -24,6 +24,8 @@ pub struct AppState {
     pub graphql: GraphqlState,
     /// Cross-origin access to `/graphql`, when any origin is allowed.
     pub cors: Option<tower_http::cors::CorsLayer>,
+    /// Served at `/metrics` when set.
+    pub metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
 /// The gateway's router with its whole layer stack, ready to serve or to test with
@@ -35,8 +37,23 @@ pub fn app(state: AppState) -> Router {
     if let Some(cors) = state.cors.clone() {
         graphql = graphql.layer(cors);
     }
-    Router::new()
-        .route("/graphql", graphql)
+    let mut router = Router::new().route("/graphql", graphql);
+    if let Some(metrics) = state.metrics.clone() {
+        let engine = state.graphql.engine.clone();
+        router = router.route(
+            "/metrics",
+            get(move || async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    metrics.render(engine.fetcher().cache_bytes()),
+                )
+            }),
+        );
+    }
+    router
         .route("/graphiql.js", get(graphiql::script))
         .route("/health", get(health::health))
         .route(

@@ -16,20 +16,33 @@ use super::{Decision, RateLimiter};
 /// decision, which it turns into headers and a status.
 #[derive(Debug, Default)]
 pub struct RateLimitSlot {
-    decision: Mutex<Option<Decision>>,
+    decision: Mutex<Option<(Decision, String)>>,
 }
 
 impl RateLimitSlot {
     /// The last decision taken for this request (for a batch: its last operation's, or
     /// the first refusal).
     pub fn decision(&self) -> Option<Decision> {
-        *self.decision.lock().unwrap_or_else(PoisonError::into_inner)
+        self.decision
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|(decision, _)| *decision)
     }
 
-    fn record(&self, decision: Decision) {
+    /// The client class of the decision (`anonymous`, `authenticated`, `scope:...`).
+    pub fn class(&self) -> Option<String> {
+        self.decision
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|(_, class)| class.clone())
+    }
+
+    fn record(&self, decision: Decision, class: &str) {
         let mut slot = self.decision.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none_or(|held| held.allowed) {
-            *slot = Some(decision);
+        if slot.as_ref().is_none_or(|(held, _)| held.allowed) {
+            *slot = Some((decision, class.to_owned()));
         }
     }
 }
@@ -75,7 +88,7 @@ impl Extension for Check {
         let client = limiter.client(caller.claims.as_ref(), &caller.headers, caller.peer);
         let record = |decision: Decision| {
             if let Some(slot) = ctx.data_opt::<Arc<RateLimitSlot>>() {
-                slot.record(decision);
+                slot.record(decision, &client.class);
             }
         };
         if !limiter.weighs_cost() {

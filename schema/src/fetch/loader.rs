@@ -12,8 +12,11 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use tracing::Instrument;
+
 use super::{FetchError, Fetcher, PreparedRequest, project::KeySet};
 use crate::{
+    observe::RequestStats,
     resolve::{convert::Loc, json::get_path},
     template,
 };
@@ -134,13 +137,15 @@ const GATHER_TURNS: usize = 3;
 /// The loader of one request.
 pub struct RestLoader {
     fetcher: Arc<Fetcher>,
+    stats: Arc<RequestStats>,
     pending: Mutex<Pending>,
 }
 
 impl RestLoader {
-    pub fn new(fetcher: Arc<Fetcher>) -> Arc<Self> {
+    pub fn new(fetcher: Arc<Fetcher>, stats: Arc<RequestStats>) -> Arc<Self> {
         Arc::new(RestLoader {
             fetcher,
+            stats,
             pending: Mutex::default(),
         })
     }
@@ -170,7 +175,8 @@ impl RestLoader {
             let this = self.clone();
             // Spawned, so that a client going away cannot cancel a call that other waiters
             // of the request share.
-            tokio::spawn(async move { this.dispatch().await });
+            // In the request's span, so its calls' spans join the request's trace.
+            tokio::spawn(async move { this.dispatch().await }.instrument(tracing::Span::current()));
         }
         // Outside tokio's cooperative budget: a list's hundreds of waiters would exhaust
         // it within one pass, and the rest of the list would register its keys only on the
@@ -193,12 +199,13 @@ impl RestLoader {
             std::mem::take(&mut *pending)
         };
         let fetcher = &self.fetcher;
+        let stats = &*self.stats;
         let singles = join_all(
             pending
                 .calls
                 .into_iter()
                 .map(|(request, waiters)| async move {
-                    let result = fetcher.fetch(&request).await.map(Found::Whole);
+                    let result = fetcher.fetch(&request, stats).await.map(Found::Whole);
                     answer(waiters, &result);
                 }),
         );
@@ -215,7 +222,7 @@ impl RestLoader {
         let batches = join_all(chunks.into_iter().map(|(group, chunk)| async move {
             let results = {
                 let keys: Vec<&str> = chunk.iter().map(|(key, _)| key.as_str()).collect();
-                load_batch(fetcher, &group, &keys).await
+                load_batch(fetcher, &group, &keys, stats).await
             };
             for ((_, waiters), (_, result)) in chunk.into_iter().zip(results) {
                 answer(waiters, &result);
@@ -252,7 +259,31 @@ pub enum Found {
 
 pub type Loaded = Result<Found, FetchError>;
 
-async fn load_batch(fetcher: &Fetcher, group: &BatchGroup, keys: &[&str]) -> Vec<(String, Loaded)> {
+async fn load_batch(
+    fetcher: &Fetcher,
+    group: &BatchGroup,
+    keys: &[&str],
+    stats: &RequestStats,
+) -> Vec<(String, Loaded)> {
+    let source = group.request.source.as_str();
+    fetcher.observer().batch(source, keys.len());
+    let span = tracing::info_span!(
+        "batch",
+        switchyard.source = source,
+        url.template = %group.request.route,
+        switchyard.batch.size = keys.len(),
+    );
+    load_batch_in(fetcher, group, keys, stats)
+        .instrument(span)
+        .await
+}
+
+async fn load_batch_in(
+    fetcher: &Fetcher,
+    group: &BatchGroup,
+    keys: &[&str],
+    stats: &RequestStats,
+) -> Vec<(String, Loaded)> {
     let joined = keys
         .iter()
         .map(|k| template::encode(k))
@@ -260,7 +291,9 @@ async fn load_batch(fetcher: &Fetcher, group: &BatchGroup, keys: &[&str]) -> Vec
         .join(",");
     let mut request = group.request.clone();
     request.path_and_query = request.path_and_query.replace(KEYS_MARKER, &joined);
-    let result = fetcher.fetch_keeping(&request, group.keep.as_deref()).await;
+    let result = fetcher
+        .fetch_keeping(&request, group.keep.as_deref(), stats)
+        .await;
     let response = match result {
         Ok(response) => response,
         Err(error) => {

@@ -6,7 +6,11 @@ pub mod loader;
 pub mod project;
 pub mod request;
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use moka::{Expiry, future::Cache};
 use reqwest::header::CACHE_CONTROL;
@@ -16,7 +20,12 @@ pub use error::FetchError;
 pub use loader::{LoadKey, RestLoader};
 pub use request::PreparedRequest;
 
-use crate::model::{SourceName, SourceSpec};
+use tracing::Instrument;
+
+use crate::{
+    model::{SourceName, SourceSpec},
+    observe::{CallOutcome, CallReport, Observer, RequestStats, Unobserved},
+};
 
 /// The largest upstream response body accepted, in bytes.
 const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
@@ -73,6 +82,8 @@ impl Expiry<PreparedRequest, Cached> for TimeToLive {
 pub struct Fetcher {
     sources: BTreeMap<SourceName, SourceClient>,
     cache: Cache<PreparedRequest, Cached>,
+    /// Set once by the host before serving; until then reports go nowhere.
+    observer: Arc<OnceLock<Arc<dyn Observer>>>,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -105,15 +116,42 @@ impl Fetcher {
                 },
             );
         }
+        let observer: Arc<OnceLock<Arc<dyn Observer>>> = Arc::default();
+        let evictions = observer.clone();
         let cache = Cache::builder()
             .max_capacity(cache_bytes)
             .weigher(|_, cached: &Cached| cached.bytes)
             .expire_after(TimeToLive)
+            .eviction_listener(move |_, _, cause| {
+                if cause == moka::notification::RemovalCause::Size
+                    && let Some(observer) = evictions.get()
+                {
+                    observer.cache_eviction();
+                }
+            })
             .build();
         Ok(Fetcher {
             sources: clients,
             cache,
+            observer,
         })
+    }
+
+    /// Attaches the observer; the first one stays.
+    pub fn observe(&self, observer: Arc<dyn Observer>) {
+        let _ = self.observer.set(observer);
+    }
+
+    pub fn observer(&self) -> &dyn Observer {
+        match self.observer.get() {
+            Some(observer) => observer.as_ref(),
+            None => &Unobserved,
+        }
+    }
+
+    /// The memory the response cache holds now (estimated bytes).
+    pub fn cache_bytes(&self) -> u64 {
+        self.cache.weighted_size()
     }
 
     pub fn source(&self, name: &SourceName) -> Option<&SourceSpec> {
@@ -121,8 +159,13 @@ impl Fetcher {
     }
 
     /// Runs a call, through the cache for GETs: a fresh cached body is returned as is.
-    pub async fn fetch(&self, request: &PreparedRequest) -> Result<Arc<Value>, FetchError> {
-        self.fetch_keeping(request, None).await
+    /// `stats` counts the calls that reach the service.
+    pub async fn fetch(
+        &self,
+        request: &PreparedRequest,
+        stats: &RequestStats,
+    ) -> Result<Arc<Value>, FetchError> {
+        self.fetch_keeping(request, None, stats).await
     }
 
     /// Like [`Fetcher::fetch`]; an answer that will not be cached keeps only the object
@@ -131,38 +174,109 @@ impl Fetcher {
         &self,
         request: &PreparedRequest,
         keep: Option<&project::KeySet>,
+        stats: &RequestStats,
     ) -> Result<Arc<Value>, FetchError> {
         if !request.is_cacheable_method() {
-            return self.send(request, keep).await.map(|cached| cached.body);
+            return self
+                .send(request, keep, stats)
+                .await
+                .map(|cached| cached.body);
         }
         if request.max_age.is_some() {
             // The schema says this answer keeps: concurrent misses for the same key make
             // one upstream call.
-            return self
-                .cache
-                .try_get_with_by_ref(request, self.send(request, None))
-                .await
+            let missed = std::sync::atomic::AtomicBool::new(false);
+            let fetch = async {
+                missed.store(true, std::sync::atomic::Ordering::Relaxed);
+                self.send(request, None, stats).await
+            };
+            let result = self.cache.try_get_with_by_ref(request, fetch).await;
+            self.observer()
+                .cache_lookup(!missed.load(std::sync::atomic::Ordering::Relaxed));
+            return result
                 .map(|cached| cached.body)
                 .map_err(|error| error.as_ref().clone());
         }
         // Without a hint only the service's own Cache-Control can make the answer keep.
         // Most answers do not, and entering them in the cache only to expire them at once
         // cost a sixth of the gateway's CPU on the n-plus-one benchmark.
-        if let Some(hit) = self.cache.get(request).await {
+        let hit = self.cache.get(request).await;
+        self.observer().cache_lookup(hit.is_some());
+        if let Some(hit) = hit {
             return Ok(hit.body);
         }
-        let fetched = self.send(request, keep).await?;
+        let fetched = self.send(request, keep, stats).await?;
         if !fetched.ttl.is_zero() {
             self.cache.insert(request.clone(), fetched.clone()).await;
         }
         Ok(fetched.body)
     }
 
+    /// One call to the service, in its own span (OpenTelemetry's HTTP client conventions).
     async fn send(
         &self,
         request: &PreparedRequest,
         keep: Option<&project::KeySet>,
+        stats: &RequestStats,
     ) -> Result<Cached, FetchError> {
+        stats.count_call();
+        let span = tracing::info_span!(
+            "upstream",
+            otel.name = %format_args!("{} {}", request.method, request.route),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %request.method,
+            url.template = %request.route,
+            http.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            switchyard.source = request.source.as_str(),
+            switchyard.cache = if request.is_cacheable_method() { "miss" } else { "bypass" },
+            switchyard.retries = 0,
+        );
+        let started = std::time::Instant::now();
+        let result = self.send_in(request, keep).instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok((status, _)) => CallOutcome::Status(*status),
+            Err(FetchError::Status { status, .. }) => CallOutcome::Status(*status),
+            Err(FetchError::Timeout { .. }) => CallOutcome::Timeout,
+            Err(FetchError::BadResponse { .. }) => CallOutcome::Status(200),
+            Err(_) => CallOutcome::Unavailable,
+        };
+        match outcome {
+            CallOutcome::Status(status) => {
+                span.record("http.response.status_code", status);
+                if status >= 500 {
+                    span.record("otel.status_code", "ERROR");
+                    span.record("error.type", status.to_string());
+                }
+            }
+            CallOutcome::Timeout | CallOutcome::Unavailable => {
+                span.record("otel.status_code", "ERROR");
+                span.record(
+                    "error.type",
+                    if outcome == CallOutcome::Timeout {
+                        "timeout"
+                    } else {
+                        "unavailable"
+                    },
+                );
+            }
+        }
+        self.observer().upstream_call(&CallReport {
+            source: request.source.as_str(),
+            method: &request.method,
+            route: &request.route,
+            outcome,
+            duration: started.elapsed(),
+        });
+        result.map(|(_, cached)| cached)
+    }
+
+    async fn send_in(
+        &self,
+        request: &PreparedRequest,
+        keep: Option<&project::KeySet>,
+    ) -> Result<(u16, Cached), FetchError> {
         let source = &request.source;
         let client = self
             .sources
@@ -179,9 +293,13 @@ impl Fetcher {
         for (name, value) in &client.spec.headers {
             builder = builder.header(name, value);
         }
+        let mut headers = reqwest::header::HeaderMap::new();
         for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+            headers.append(name, value.clone());
         }
+        // The trace context of this call's span replaces any the client sent along.
+        self.observer().inject_trace(&mut headers);
+        builder = builder.headers(headers);
         if let Some(body) = &request.body {
             builder = builder
                 .header("content-type", "application/json")
@@ -213,11 +331,14 @@ impl Fetcher {
         );
         if status == reqwest::StatusCode::NOT_FOUND && request.method == reqwest::Method::GET {
             // A missing record is a null field, not an error.
-            return Ok(Cached {
-                body: Arc::new(Value::Null),
-                ttl: Duration::ZERO,
-                bytes: 0,
-            });
+            return Ok((
+                404,
+                Cached {
+                    body: Arc::new(Value::Null),
+                    ttl: Duration::ZERO,
+                    bytes: 0,
+                },
+            ));
         }
         if !status.is_success() {
             return Err(FetchError::Status {
@@ -248,11 +369,14 @@ impl Fetcher {
             // The body, the key, and the entry's own bookkeeping.
             heap_bytes(&body) + request.path_and_query.len() + 128
         };
-        Ok(Cached {
-            body: Arc::new(body),
-            ttl,
-            bytes: u32::try_from(held).unwrap_or(u32::MAX),
-        })
+        Ok((
+            status.as_u16(),
+            Cached {
+                body: Arc::new(body),
+                ttl,
+                bytes: u32::try_from(held).unwrap_or(u32::MAX),
+            },
+        ))
     }
 
     /// Entries in the response cache (after pending evictions).

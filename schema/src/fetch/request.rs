@@ -15,6 +15,8 @@ use crate::model::{CacheHint, CacheScope, SourceName};
 pub struct PreparedRequest {
     pub source: SourceName,
     pub method: Method,
+    /// The schema's path template, for traces (equal paths come from equal templates).
+    pub route: Arc<str>,
     /// Path and query, appended to the source's base URL.
     pub path_and_query: String,
     pub body: Option<Arc<[u8]>>,
@@ -96,6 +98,7 @@ mod tests {
         PreparedRequest {
             source: SourceName("s".into()),
             method: Method::GET,
+            route: Arc::from("/x"),
             path_and_query: "/x".into(),
             body: None,
             headers: vec![],

@@ -37,6 +37,7 @@ use crate::{
         AuthRule, BodyTemplate, CacheHint, EntitySpec, FieldSpec, Graph, Resolution, RestSpec,
         SourceName, is_list, named_type,
     },
+    observe::RequestStats,
     template::{self, Position, RenderError, Var, VarRoot},
 };
 
@@ -55,6 +56,8 @@ pub struct RequestData {
     prefetched: Mutex<HashMap<LoadKey, Option<Loaded>>>,
     /// The query's estimated cost, set by the query limits before execution.
     pub cost: crate::limits::QueryCost,
+    /// What the request cost upstream.
+    pub stats: Arc<RequestStats>,
 }
 
 /// Every field's plan, by type name then field name, with the graph they plan.
@@ -79,8 +82,13 @@ impl RequestData {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn new(caller: Caller, fetcher: Arc<Fetcher>, plans: Arc<Plans>) -> Self {
-        let loader = RestLoader::new(fetcher.clone());
+    pub fn new(
+        caller: Caller,
+        fetcher: Arc<Fetcher>,
+        plans: Arc<Plans>,
+        stats: Arc<RequestStats>,
+    ) -> Self {
+        let loader = RestLoader::new(fetcher.clone(), stats.clone());
         RequestData {
             caller: Arc::new(caller),
             loader,
@@ -90,6 +98,7 @@ impl RequestData {
             plans,
             prefetched: Mutex::default(),
             cost: Default::default(),
+            stats,
         }
     }
 }
@@ -302,6 +311,7 @@ fn prepare(
     Ok(PreparedRequest {
         source: rest.source.clone(),
         method: rest.method.clone(),
+        route: rest.route.clone(),
         path_and_query,
         body,
         headers,
@@ -396,7 +406,7 @@ async fn call_rest(
             // Writes are never deduplicated: two identical mutations are two calls. Boxed: the
             // HTTP call's future is large, and inline it would size every field's future (and
             // the memory of every field waiting on the loader) by it.
-            Box::pin(data.fetcher.fetch(&request))
+            Box::pin(data.fetcher.fetch(&request, &data.stats))
                 .await
                 .map(Found::Whole)
         }

@@ -628,6 +628,7 @@ fn read_rest(
     Some(RestSpec {
         source: SourceName(source.into()),
         method,
+        route: Arc::from(path_text.as_str()),
         path,
         query,
         body,
