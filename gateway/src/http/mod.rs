@@ -43,12 +43,13 @@ pub fn app(state: AppState) -> Router {
         router = router.route(
             "/metrics",
             get(move || async move {
+                let cache_bytes = engine.fetcher().cache_bytes().await;
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
                         "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     )],
-                    metrics.render(engine.fetcher().cache_bytes()),
+                    metrics.render(cache_bytes),
                 )
             }),
         );

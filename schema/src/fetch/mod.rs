@@ -150,7 +150,8 @@ impl Fetcher {
     }
 
     /// The memory the response cache holds now (estimated bytes).
-    pub fn cache_bytes(&self) -> u64 {
+    pub async fn cache_bytes(&self) -> u64 {
+        self.cache.run_pending_tasks().await;
         self.cache.weighted_size()
     }
 

@@ -17,3 +17,4 @@ mod security_auth;
 mod security_http;
 mod security_ratelimit;
 mod security_requests;
+mod telemetry_metrics;
