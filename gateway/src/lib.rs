@@ -111,7 +111,14 @@ pub async fn start_with_engine(
         tracing::info!("no [[auth.issuers]] configured: every caller is anonymous");
     }
     let state = http::AppState {
-        readiness: Arc::new(http::Readiness::default()),
+        readiness: Arc::new(http::Readiness::new(
+            engine
+                .graph()
+                .sources
+                .iter()
+                .map(|(name, spec)| (name.as_str().to_owned(), spec.url.clone()))
+                .collect(),
+        )),
         graphql: http::GraphqlState {
             engine: Arc::new(engine),
             auth: Arc::new(auth),

@@ -50,3 +50,38 @@ async fn binding_a_taken_port_is_a_clear_error() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn ready_reports_each_source() {
+    // A port nothing listens on: bound, then released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let stack = switchyard_tests::Stack::builder()
+        .services(switchyard_tests::Services::builder().only(&[
+            switchyard_tests::ServiceKind::Users,
+            switchyard_tests::ServiceKind::Orders,
+            switchyard_tests::ServiceKind::Payments,
+        ]))
+        .config(move |config| {
+            config
+                .sources
+                .entry("notifications".to_owned())
+                .or_default()
+                .url = Some(format!("http://{closed}"));
+        })
+        .start()
+        .await;
+    let ready = stack
+        .client
+        .get(format!("{}/ready", stack.gateway.url()))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(ready.status(), StatusCode::OK, "a missing service does not unready");
+    let body: serde_json::Value = ready.json().await.expect("JSON");
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["sources"]["users"]["reachable"], true, "{body}");
+    assert_eq!(body["sources"]["payments"]["reachable"], true, "{body}");
+    assert_eq!(body["sources"]["notifications"]["reachable"], false, "{body}");
+}
