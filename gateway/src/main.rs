@@ -60,7 +60,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             wait_for_signal().await;
             gateway.shutdown();
             let stopped = gateway.wait().await.context("stopping");
-            telemetry.shutdown();
+            // Flushing waits for the exporter, which runs on this runtime: off its workers.
+            let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
             stopped?;
             Ok(ExitCode::SUCCESS)
         }

@@ -12,8 +12,9 @@ use opentelemetry_http::{
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::{
     Resource,
+    error::OTelSdkResult,
     propagation::TraceContextPropagator,
-    trace::{Sampler, SdkTracerProvider},
+    trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter},
 };
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -54,7 +55,36 @@ impl HttpClient for Client {
     }
 }
 
-/// The tracer provider `config` asks for, or `None` when no endpoint is set.
+/// An exporter run on the gateway's tokio runtime. The SDK's batch processor calls
+/// exporters on a thread of its own, outside tokio, where the HTTP and gRPC clients find
+/// no reactor; this wrapper drives each export on the runtime and waits for it there (the
+/// processor's thread exists to wait).
+#[derive(Debug)]
+struct OnRuntime<E> {
+    inner: E,
+    runtime: tokio::runtime::Handle,
+}
+
+impl<E: SpanExporter> SpanExporter for OnRuntime<E> {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        std::future::ready(self.runtime.block_on(self.inner.export(batch)))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// The tracer provider `config` asks for, or `None` when no endpoint is set. Call it
+/// within the gateway's tokio runtime.
 pub fn provider(config: &TelemetryConfig) -> Result<Option<SdkTracerProvider>, TracesError> {
     let traces = &config.traces;
     let Some(endpoint) = &traces.endpoint else {
@@ -92,8 +122,13 @@ pub fn provider(config: &TelemetryConfig) -> Result<Option<SdkTracerProvider>, T
         )
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
         .build();
+    let runtime =
+        tokio::runtime::Handle::try_current().map_err(|_| bad("no async runtime".to_owned()))?;
     let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
+        .with_batch_exporter(OnRuntime {
+            inner: exporter,
+            runtime,
+        })
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             traces.sampling_ratio,
         ))))

@@ -78,10 +78,17 @@ async fn ready_reports_each_source() {
         .send()
         .await
         .expect("answers");
-    assert_eq!(ready.status(), StatusCode::OK, "a missing service does not unready");
+    assert_eq!(
+        ready.status(),
+        StatusCode::OK,
+        "a missing service does not unready"
+    );
     let body: serde_json::Value = ready.json().await.expect("JSON");
     assert_eq!(body["status"], "ready");
     assert_eq!(body["sources"]["users"]["reachable"], true, "{body}");
     assert_eq!(body["sources"]["payments"]["reachable"], true, "{body}");
-    assert_eq!(body["sources"]["notifications"]["reachable"], false, "{body}");
+    assert_eq!(
+        body["sources"]["notifications"]["reachable"], false,
+        "{body}"
+    );
 }
