@@ -15,7 +15,10 @@ use std::{
 
 use axum::{Router, body::Bytes, routing::post};
 use opentelemetry_proto::tonic::{
-    collector::trace::v1::ExportTraceServiceRequest,
+    collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+        trace_service_server::{TraceService, TraceServiceServer},
+    },
     common::v1::{AnyValue, any_value},
     trace::v1::Span,
 };
@@ -116,13 +119,18 @@ fn switchyard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchyard"))
 }
 
-async fn start_gateway(services: &MockCluster, collector: &str, dir: &std::path::Path) -> Gateway {
+async fn start_gateway(
+    services: &MockCluster,
+    collector: &str,
+    protocol: &str,
+    dir: &std::path::Path,
+) -> Gateway {
     let port = free_port();
     let mut config = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\n\
          [schema]\npath = \"{}\"\n\
          [log]\nformat = \"json\"\n\
-         [telemetry.traces]\nendpoint = \"{collector}\"\n\
+         [telemetry.traces]\nendpoint = \"{collector}\"\nprotocol = \"{protocol}\"\n\
          [[auth.issuers]]\nsecret = \"{SECRET}\"\n",
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../schema/examples/shop.graphql")
@@ -209,7 +217,7 @@ async fn one_trace_from_the_client_through_the_services_and_no_token_in_the_logs
     let (collector, received, _collector_task) = start_collector().await;
     let dir = std::env::temp_dir().join(format!("switchyard-telemetry-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temp dir");
-    let gateway = start_gateway(&services, &collector, &dir).await;
+    let gateway = start_gateway(&services, &collector, "http/protobuf", &dir).await;
     let token = token("7");
 
     let client = reqwest::Client::new();
@@ -373,5 +381,75 @@ async fn one_trace_from_the_client_through_the_services_and_no_token_in_the_logs
         !logs.to_lowercase().contains("bearer "),
         "an Authorization header was logged"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A gRPC OTLP collector on loopback.
+struct GrpcCollector(Arc<Mutex<Received>>);
+
+#[tonic::async_trait]
+impl TraceService for GrpcCollector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut received = self.0.lock().expect("not poisoned");
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                received.spans.extend(scope.spans);
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+#[tokio::test]
+async fn spans_go_over_grpc_too() {
+    let services = MockCluster::start(ClusterConfig::ephemeral())
+        .await
+        .expect("the services start");
+    let received: Arc<Mutex<Received>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let collector = format!("http://{}", listener.local_addr().expect("an address"));
+    let server = tonic::transport::Server::builder()
+        .add_service(TraceServiceServer::new(GrpcCollector(received.clone())))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+    let _server = tokio::spawn(server);
+    let dir = std::env::temp_dir().join(format!("switchyard-grpc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let gateway = start_gateway(&services, &collector, "grpc", &dir).await;
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", gateway.url))
+        .header("traceparent", format!("00-{TRACE_ID}-{PARENT_SPAN}-01"))
+        .json(&json!({ "query": "{ user(id: 3) { name orders(first: 2) { id } } }" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let names: Vec<String> = received
+            .lock()
+            .expect("not poisoned")
+            .spans
+            .iter()
+            .filter(|s| hex(&s.trace_id) == TRACE_ID)
+            .map(|s| s.name.clone())
+            .collect();
+        if names.iter().any(|n| n == "POST /graphql")
+            && names.iter().filter(|n| n.starts_with("GET /")).count() >= 2
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "spans: {names:?}\n{}",
+            gateway.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
