@@ -71,7 +71,10 @@ pub async fn start(listen: SocketAddr, seed: u64) -> Result<Demo, DemoError> {
         let url = services.url(kind);
         config.sources.insert(
             kind.name().to_owned(),
-            SourceOverride { url, timeout: None },
+            SourceOverride {
+                url,
+                ..SourceOverride::default()
+            },
         );
     }
     let engine = crate::engine_from_sdl(&config, Path::new("shop.graphql (built in)"), SHOP_SCHEMA)

@@ -57,6 +57,7 @@ pub fn engine_options(config: &config::Config) -> Result<EngineOptions, StartErr
                     SourceOverride {
                         url: o.url.clone(),
                         timeout: o.timeout,
+                        policy: Some(o.policy()),
                     },
                 )
             })
@@ -103,6 +104,7 @@ pub async fn start_with_engine(
     engine: Engine,
 ) -> Result<RunningGateway, StartError> {
     let auth = auth::Authenticator::new(&config.auth).await?;
+    let engine = Arc::new(engine);
     let metrics = Arc::new(telemetry::Metrics::new());
     engine.observe(Arc::new(telemetry::GatewayObserver {
         metrics: metrics.clone(),
@@ -111,16 +113,9 @@ pub async fn start_with_engine(
         tracing::info!("no [[auth.issuers]] configured: every caller is anonymous");
     }
     let state = http::AppState {
-        readiness: Arc::new(http::Readiness::new(
-            engine
-                .graph()
-                .sources
-                .iter()
-                .map(|(name, spec)| (name.as_str().to_owned(), spec.url.clone()))
-                .collect(),
-        )),
+        readiness: Arc::new(http::Readiness::new(engine.clone())),
         graphql: http::GraphqlState {
-            engine: Arc::new(engine),
+            engine,
             auth: Arc::new(auth),
             metrics: metrics.clone(),
             rules: Arc::new(http::request::RequestRules {

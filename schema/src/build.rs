@@ -32,6 +32,8 @@ use crate::{
 pub struct SourceOverride {
     pub url: Option<String>,
     pub timeout: Option<Duration>,
+    /// Resilience settings; `None` keeps the defaults.
+    pub policy: Option<crate::model::SourcePolicy>,
 }
 
 /// How to build an engine beyond what the schema file says.
@@ -203,6 +205,9 @@ impl Engine {
             }
             if let Some(timeout) = change.timeout {
                 source.timeout = timeout;
+            }
+            if let Some(policy) = &change.policy {
+                source.policy = policy.clone();
             }
         }
         let graph = Arc::new(graph);

@@ -39,7 +39,52 @@ pub struct SourceSpec {
     pub max_batch: usize,
     /// Headers sent with every call to this source.
     pub headers: Vec<(HeaderName, String)>,
+    /// How calls to this source fail over: retries, breaker, concurrency, size.
+    pub policy: SourcePolicy,
     pub pos: Pos,
+}
+
+/// A source's resilience settings. The defaults suit a service on the same network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourcePolicy {
+    pub connect_timeout: Duration,
+    /// Extra attempts for an idempotent call (GET, HEAD, PUT, DELETE) that found the
+    /// service unavailable or answering 500/502/503/504. A timeout is not retried: it has
+    /// already cost the whole timeout.
+    pub retries: u32,
+    /// The first retry waits up to this long (full jitter), doubling up to `retry_backoff_max`.
+    pub retry_backoff: Duration,
+    pub retry_backoff_max: Duration,
+    /// Retries allowed as a share of recent calls (over 10 s), so an outage cannot
+    /// multiply the load on the service.
+    pub retry_budget: f32,
+    /// Retries allowed per second whatever the share, so a quiet source can still retry.
+    pub retry_budget_min_per_second: u32,
+    /// Consecutive failures (timeouts, unavailable, 5xx) that open the circuit; 0 never opens it.
+    pub breaker_failures: u32,
+    /// How long an open circuit refuses calls before letting a probe through.
+    pub breaker_open_for: Duration,
+    /// Calls in flight at once; beyond it calls fail fast with `UPSTREAM_OVERLOADED`. 0: no limit.
+    pub max_concurrency: usize,
+    /// The largest response body accepted.
+    pub max_response_bytes: usize,
+}
+
+impl Default for SourcePolicy {
+    fn default() -> Self {
+        SourcePolicy {
+            connect_timeout: Duration::from_secs(2),
+            retries: 2,
+            retry_backoff: Duration::from_millis(25),
+            retry_backoff_max: Duration::from_millis(500),
+            retry_budget: 0.2,
+            retry_budget_min_per_second: 10,
+            breaker_failures: 10,
+            breaker_open_for: Duration::from_secs(5),
+            max_concurrency: 512,
+            max_response_bytes: 32 * 1024 * 1024,
+        }
+    }
 }
 
 /// Who may share a cached response.

@@ -1,5 +1,5 @@
-//! `/health` (the process is alive) and `/ready` (it should receive traffic, and which of
-//! its services it can reach).
+//! `/health` (the process is alive) and `/ready` (it should receive traffic, which of
+//! its services it can reach, and their circuits).
 
 use std::{
     sync::{
@@ -11,6 +11,7 @@ use std::{
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Map, Value, json};
+use switchyard_schema::Engine;
 
 /// How long `/ready` waits for a connection to a service.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -21,15 +22,15 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 #[derive(Debug, Default)]
 pub struct Readiness {
     draining: AtomicBool,
-    /// Each source's name and base URL.
-    sources: Vec<(String, String)>,
+    /// The engine whose sources are probed, and whose circuits are reported.
+    engine: Option<Arc<Engine>>,
 }
 
 impl Readiness {
-    pub fn new(sources: Vec<(String, String)>) -> Readiness {
+    pub fn new(engine: Arc<Engine>) -> Readiness {
         Readiness {
             draining: AtomicBool::new(false),
-            sources,
+            engine: Some(engine),
         }
     }
 
@@ -73,10 +74,22 @@ async fn probe(url: &str) -> Value {
 /// gateway still answers the fields that do not need it (with typed errors for those that
 /// do).
 pub async fn ready(State(readiness): State<Arc<Readiness>>) -> (StatusCode, Json<Value>) {
-    let probes = readiness
-        .sources
-        .iter()
-        .map(|(name, url)| async move { (name.clone(), probe(url).await) });
+    let mut sources = Vec::new();
+    if let Some(engine) = &readiness.engine {
+        let circuits = engine.fetcher().circuits();
+        for (name, spec) in &engine.graph().sources {
+            let circuit = circuits
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or("closed", |(_, state)| state.as_str());
+            sources.push((name.as_str().to_owned(), spec.url.clone(), circuit));
+        }
+    }
+    let probes = sources.into_iter().map(|(name, url, circuit)| async move {
+        let mut report = probe(&url).await;
+        report["circuit"] = json!(circuit);
+        (name, report)
+    });
     let sources: Map<String, Value> = futures_util::future::join_all(probes)
         .await
         .into_iter()

@@ -44,12 +44,18 @@ pub fn app(state: AppState) -> Router {
             "/metrics",
             get(move || async move {
                 let cache_bytes = engine.fetcher().cache_bytes().await;
+                let circuits: Vec<_> = engine
+                    .fetcher()
+                    .circuits()
+                    .into_iter()
+                    .map(|(name, state)| (name.as_str(), state))
+                    .collect();
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
                         "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     )],
-                    metrics.render(cache_bytes),
+                    metrics.render(cache_bytes, &circuits),
                 )
             }),
         );

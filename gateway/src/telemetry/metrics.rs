@@ -21,7 +21,10 @@ use prometheus_client::{
     },
     registry::Registry,
 };
-use switchyard_schema::observe::{CallOutcome, CallReport, Observer};
+use switchyard_schema::{
+    fetch::resilience::CircuitState,
+    observe::{CallOutcome, CallReport, Observer},
+};
 
 /// Distinct operation names tracked before the rest fold into `other`.
 pub const MAX_OPERATION_NAMES: usize = 100;
@@ -93,6 +96,7 @@ pub struct Metrics {
     limit_rejections: Family<RuleLabels, Counter>,
     auth_failures: Family<ReasonLabels, Counter>,
     in_flight: Gauge<i64, AtomicI64>,
+    circuits: Family<SourceLabels, Gauge<i64, AtomicI64>>,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -183,6 +187,12 @@ impl Metrics {
             "GraphQL HTTP requests being served",
             in_flight.clone(),
         );
+        let circuits = Family::<SourceLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register(
+            "circuit_state",
+            "Each source's circuit: 0 closed, 1 open, 2 half-open",
+            circuits.clone(),
+        );
         let build = Family::<BuildLabels, Gauge<i64, AtomicI64>>::default();
         build
             .get_or_create(&BuildLabels {
@@ -205,6 +215,7 @@ impl Metrics {
             limit_rejections,
             auth_failures,
             in_flight,
+            circuits,
             operation_names: Mutex::default(),
         }
     }
@@ -272,10 +283,22 @@ impl Metrics {
         InFlight(&self.in_flight)
     }
 
-    /// The Prometheus text exposition; `cache_bytes` is read now.
-    pub fn render(&self, cache_bytes: u64) -> String {
+    /// The Prometheus text exposition; the cache size and the circuits are read now.
+    pub fn render(&self, cache_bytes: u64, circuits: &[(&str, CircuitState)]) -> String {
         self.cache_bytes
             .set(i64::try_from(cache_bytes).unwrap_or(i64::MAX));
+        for (source, state) in circuits {
+            let value = match state {
+                CircuitState::Closed => 0,
+                CircuitState::Open => 1,
+                CircuitState::HalfOpen => 2,
+            };
+            self.circuits
+                .get_or_create(&SourceLabels {
+                    source: (*source).to_owned(),
+                })
+                .set(value);
+        }
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -15,6 +15,10 @@ pub enum FetchError {
     BadResponse { service: SourceName, reason: String },
     #[error("cannot build the request to {service}: {reason}")]
     Request { service: SourceName, reason: String },
+    #[error("{service} is failing: calls to it are paused for a moment")]
+    CircuitOpen { service: SourceName },
+    #[error("{service} has too many calls in flight")]
+    Overloaded { service: SourceName },
 }
 
 impl FetchError {
@@ -26,6 +30,8 @@ impl FetchError {
             FetchError::Status { .. } => "UPSTREAM_ERROR",
             FetchError::BadResponse { .. } => "UPSTREAM_BAD_RESPONSE",
             FetchError::Request { .. } => "BAD_REQUEST",
+            FetchError::CircuitOpen { .. } => "CIRCUIT_OPEN",
+            FetchError::Overloaded { .. } => "UPSTREAM_OVERLOADED",
         }
     }
 
@@ -35,7 +41,9 @@ impl FetchError {
             | FetchError::Unavailable { service }
             | FetchError::Status { service, .. }
             | FetchError::BadResponse { service, .. }
-            | FetchError::Request { service, .. } => service,
+            | FetchError::Request { service, .. }
+            | FetchError::CircuitOpen { service }
+            | FetchError::Overloaded { service } => service,
         }
     }
 

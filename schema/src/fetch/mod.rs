@@ -5,6 +5,7 @@ pub mod error;
 pub mod loader;
 pub mod project;
 pub mod request;
+pub mod resilience;
 
 use std::{
     collections::BTreeMap,
@@ -22,19 +23,19 @@ pub use request::PreparedRequest;
 
 use tracing::Instrument;
 
+use resilience::{CircuitState, Guard};
+
 use crate::{
     model::{SourceName, SourceSpec},
     observe::{CallOutcome, CallReport, Observer, RequestStats, Unobserved},
 };
 
-/// The largest upstream response body accepted, in bytes.
-const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
-
-/// A source's settings and its own connection pool.
+/// A source's settings, its own connection pool and its guards.
 #[derive(Debug)]
 struct SourceClient {
     spec: SourceSpec,
     client: reqwest::Client,
+    guard: Guard,
 }
 
 /// A cached response: the body, how long it lives, and the memory it holds in bytes.
@@ -104,7 +105,7 @@ impl Fetcher {
         for (name, spec) in sources {
             let client = reqwest::Client::builder()
                 .timeout(spec.timeout)
-                .connect_timeout(spec.timeout.min(Duration::from_secs(5)))
+                .connect_timeout(spec.policy.connect_timeout.min(spec.timeout))
                 .pool_idle_timeout(Duration::from_secs(60))
                 .tcp_nodelay(true)
                 .build()?;
@@ -113,6 +114,7 @@ impl Fetcher {
                 SourceClient {
                     spec: spec.clone(),
                     client,
+                    guard: Guard::new(&spec.policy),
                 },
             );
         }
@@ -147,6 +149,14 @@ impl Fetcher {
             Some(observer) => observer.as_ref(),
             None => &Unobserved,
         }
+    }
+
+    /// Each source's circuit state, by name.
+    pub fn circuits(&self) -> Vec<(&SourceName, CircuitState)> {
+        self.sources
+            .iter()
+            .map(|(name, client)| (name, client.guard.state()))
+            .collect()
     }
 
     /// The memory the response cache holds now (estimated bytes).
@@ -213,12 +223,53 @@ impl Fetcher {
         Ok(fetched.body)
     }
 
-    /// One call to the service, in its own span (OpenTelemetry's HTTP client conventions).
+    /// A call to the service through its guards: the concurrency limit, the circuit
+    /// breaker, and retries of idempotent calls within the retry budget.
     async fn send(
         &self,
         request: &PreparedRequest,
         keep: Option<&project::KeySet>,
         stats: &RequestStats,
+    ) -> Result<Cached, FetchError> {
+        let source = &request.source;
+        let guard = &self
+            .sources
+            .get(source)
+            .ok_or_else(|| FetchError::Request {
+                service: source.clone(),
+                reason: "unknown source".into(),
+            })?
+            .guard;
+        let _slot = guard.admit(source)?;
+        let idempotent = matches!(
+            request.method,
+            reqwest::Method::GET
+                | reqwest::Method::HEAD
+                | reqwest::Method::PUT
+                | reqwest::Method::DELETE
+        );
+        let mut attempt = 0;
+        loop {
+            guard.permits(source)?;
+            let result = self.attempt(request, keep, stats, attempt).await;
+            guard.record(&result);
+            match result {
+                Err(error) if idempotent && guard.retry(&error, attempt) => {
+                    attempt += 1;
+                    tokio::time::sleep(guard.backoff(attempt)).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// One attempt, in its own span (OpenTelemetry's HTTP client conventions).
+    async fn attempt(
+        &self,
+        request: &PreparedRequest,
+        keep: Option<&project::KeySet>,
+        stats: &RequestStats,
+        attempt: u32,
     ) -> Result<Cached, FetchError> {
         stats.count_call();
         let span = tracing::info_span!(
@@ -232,7 +283,7 @@ impl Fetcher {
             error.type = tracing::field::Empty,
             switchyard.source = request.source.as_str(),
             switchyard.cache = if request.is_cacheable_method() { "miss" } else { "bypass" },
-            switchyard.retries = 0,
+            switchyard.retries = attempt,
         );
         let started = std::time::Instant::now();
         let result = self.send_in(request, keep).instrument(span.clone()).await;
@@ -318,10 +369,28 @@ impl Fetcher {
                 .get(CACHE_CONTROL)
                 .and_then(|v| v.to_str().ok()),
         );
-        let bytes = response
-            .bytes()
+        let limit = client.spec.policy.max_response_bytes;
+        let too_large = || FetchError::BadResponse {
+            service: source.clone(),
+            reason: "the body is too large".into(),
+        };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        // Read in chunks, so an endless body is cut at the limit instead of filling memory.
+        let mut response = response;
+        let mut bytes =
+            Vec::with_capacity(response.content_length().map_or(8 * 1024, |n| n as usize));
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|error| classify(source, &error))?;
+            .map_err(|error| classify(source, &error))?
+        {
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         tracing::debug!(
             source = source.as_str(),
             method = %request.method,
@@ -345,12 +414,6 @@ impl Fetcher {
             return Err(FetchError::Status {
                 service: source.clone(),
                 status: status.as_u16(),
-            });
-        }
-        if bytes.len() > MAX_RESPONSE_BYTES {
-            return Err(FetchError::BadResponse {
-                service: source.clone(),
-                reason: "the body is too large".into(),
             });
         }
         let ttl = request::time_to_live(request, control);

@@ -21,7 +21,7 @@ use crate::{
     model::{
         ArgSpec, AuthRule, BatchSpec, BodyTemplate, CacheHint, CacheScope, EntitySpec, EnumSpec,
         FieldSpec, Graph, InputSpec, ObjectSpec, Resolution, RestSpec, ScalarSpec, SourceName,
-        SourceSpec,
+        SourcePolicy, SourceSpec,
     },
     template::{Template, VarRoot},
 };
@@ -308,6 +308,7 @@ fn read_source(args: &DirectiveArgs<'_>, diags: &mut Vec<Diagnostic>) -> Option<
         timeout,
         max_batch,
         headers,
+        policy: SourcePolicy::default(),
         pos: args.directive.pos,
     })
 }

@@ -13,6 +13,7 @@ mod mock_openapi;
 mod mock_orders;
 mod mock_payments;
 mod mock_users;
+mod resilience;
 mod security_auth;
 mod security_http;
 mod security_ratelimit;

@@ -1,0 +1,261 @@
+//! Failing services, seen through the services' fault knobs and counters: retries within a
+//! budget, the circuit breaker, the concurrency limit, bad answers.
+
+use std::{sync::Arc, time::Duration};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchyard_tests::{DASHBOARD, ServiceKind, Stack, recorder::Recorder};
+
+fn codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            e["extensions"]["code"]
+                .as_str()
+                .unwrap_or("NONE")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn flaky_service_retries_stay_within_the_budget() {
+    let stack = Stack::builder()
+        .config(|config| config.rate_limit.enabled = false)
+        .start()
+        .await;
+    let set = stack
+        .services
+        .set_faults(ServiceKind::Orders, json!({"errorRate": 0.3}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    stack.services.reset_stats().await;
+    let stack = Arc::new(stack);
+    let started = std::time::Instant::now();
+    let queries = 2_000;
+    let workers: Vec<_> = (0..16)
+        .map(|worker| {
+            let stack = stack.clone();
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for _ in (worker..queries).step_by(16) {
+                    let reply = stack.query(DASHBOARD).await;
+                    outcomes.push((reply.status, codes(&reply.body)));
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    let mut total = 0;
+    for worker in workers {
+        for (status, codes) in worker.await.expect("the worker finishes") {
+            total += 1;
+            assert_eq!(status, StatusCode::OK, "never a gateway 5xx");
+            assert!(
+                codes.iter().all(|c| c != "NONE"),
+                "every error typed: {codes:?}"
+            );
+            if !codes.is_empty() {
+                assert!(codes.iter().all(|c| c == "UPSTREAM_ERROR"), "{codes:?}");
+                failed += 1;
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(total, queries);
+    // About 600 first attempts fail (30 %); the budget lets about 400 of them retry (20 %
+    // of the calls, plus 10 a second), so retries must have saved a good share.
+    assert!(
+        failed < queries * 3 / 10 * 2 / 3,
+        "{failed} of {queries} dashboards had errors"
+    );
+    // Every dashboard makes one orders call; retries add at most 20 % of them, plus the
+    // budget's floor of 10 per second.
+    let attempts = stack.services.total_requests(ServiceKind::Orders).await as f64;
+    let bound = queries as f64 * 1.2 + 10.0 * (elapsed + 10.0);
+    assert!(
+        attempts <= bound,
+        "{attempts} orders calls for {queries} dashboards (bound {bound:.0})"
+    );
+    assert!(attempts > queries as f64, "retries happened: {attempts}");
+}
+
+#[tokio::test]
+async fn the_breaker_opens_half_opens_and_closes() {
+    let stack = Stack::builder()
+        .config(|config| {
+            let payments = config.sources.entry("payments".into()).or_default();
+            payments.breaker_failures = Some(3);
+            payments.breaker_open_for = Some(Duration::from_millis(800));
+            payments.retries = Some(0);
+        })
+        .start()
+        .await;
+    let set = stack
+        .services
+        .set_faults(ServiceKind::Payments, json!({"errorRate": 1.0}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    stack.services.reset_stats().await;
+    for _ in 0..3 {
+        let reply = stack.query(DASHBOARD).await;
+        assert!(
+            codes(&reply.body).contains(&"UPSTREAM_ERROR".to_owned()),
+            "{}",
+            reply.text
+        );
+    }
+    assert_eq!(
+        stack.services.total_requests(ServiceKind::Payments).await,
+        3
+    );
+    for _ in 0..5 {
+        let reply = stack.query(DASHBOARD).await;
+        let codes = codes(&reply.body);
+        assert!(
+            codes.iter().all(|c| c == "CIRCUIT_OPEN") && !codes.is_empty(),
+            "{codes:?}"
+        );
+        assert!(
+            reply.body["data"]["user"]["name"].is_string(),
+            "the rest still arrives"
+        );
+    }
+    assert_eq!(
+        stack.services.total_requests(ServiceKind::Payments).await,
+        3,
+        "an open circuit calls nobody"
+    );
+    let ready: Value = stack
+        .client
+        .get(format!("{}/ready", stack.gateway.url()))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(ready["sources"]["payments"]["circuit"], "open", "{ready}");
+    assert_eq!(ready["sources"]["orders"]["circuit"], "closed", "{ready}");
+    let metrics = stack
+        .client
+        .get(format!("{}/metrics", stack.gateway.url()))
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("switchyard_circuit_state{source=\"payments\"} 1"),
+        "{metrics}"
+    );
+
+    // The service recovers; after the open time one probe goes through and closes it.
+    let set = stack
+        .services
+        .set_faults(ServiceKind::Payments, json!({"errorRate": 0.0}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let reply = stack.query(DASHBOARD).await;
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    assert_eq!(
+        stack.services.total_requests(ServiceKind::Payments).await,
+        4
+    );
+    let ready: Value = stack
+        .client
+        .get(format!("{}/ready", stack.gateway.url()))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(ready["sources"]["payments"]["circuit"], "closed", "{ready}");
+}
+
+#[tokio::test]
+async fn a_full_service_fails_fast() {
+    let stack = Stack::builder()
+        .config(|config| {
+            config
+                .sources
+                .entry("payments".into())
+                .or_default()
+                .max_concurrency = Some(1);
+        })
+        .start()
+        .await;
+    let set = stack
+        .services
+        .set_faults(ServiceKind::Payments, json!({"latencyMs": 400}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let first = stack.query("{ user(id: 5) { orders(first: 3) { payment { status } } } }");
+    let second = stack.query("{ user(id: 6) { orders(first: 3) { payment { status } } } }");
+    let (first, second) = tokio::join!(first, second);
+    let all: Vec<String> = codes(&first.body)
+        .into_iter()
+        .chain(codes(&second.body))
+        .collect();
+    assert!(all.contains(&"UPSTREAM_OVERLOADED".to_owned()), "{all:?}");
+    let served = [&first, &second]
+        .iter()
+        .filter(|r| r.body.get("errors").is_none())
+        .count();
+    assert_eq!(served, 1, "one got the slot");
+}
+
+#[tokio::test]
+async fn wrong_types_and_oversized_bodies_are_bad_responses() {
+    let recorder = Recorder::start(|path| {
+        if path.starts_with("/big") {
+            (
+                StatusCode::OK,
+                json!({"id": "1", "name": "x".repeat(5_000)}),
+            )
+        } else {
+            (
+                StatusCode::OK,
+                json!({"id": "1", "name": {"first": "not", "a": "string"}}),
+            )
+        }
+    })
+    .await;
+    let schema = r#"
+        extend schema @source(name: "svc", url: "RECORDER")
+        type Query {
+          thing: Thing @rest(source: "svc", path: "/thing")
+          big: Thing @rest(source: "svc", path: "/big")
+        }
+        type Thing { id: ID! name: String }
+    "#;
+    let gateway = recorder
+        .gateway_with(schema, |config| {
+            config
+                .sources
+                .entry("svc".into())
+                .or_default()
+                .max_response_bytes = Some(1_000);
+        })
+        .await;
+    for field in ["thing", "big"] {
+        let reply = Recorder::post(
+            &gateway,
+            &json!({"query": format!("{{ {field} {{ id name }} }}")}),
+        )
+        .await;
+        assert_eq!(
+            codes(&reply.body),
+            vec!["UPSTREAM_BAD_RESPONSE"],
+            "{field}: {}",
+            reply.text
+        );
+    }
+}
