@@ -4,11 +4,10 @@
 //!
 //! A process of its own, because tracing's subscriber is global to a process.
 
+mod support;
+
 use std::{
     collections::HashMap,
-    io::Read,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -24,6 +23,7 @@ use opentelemetry_proto::tonic::{
 };
 use prost::Message;
 use serde_json::{Value, json};
+use support::{Gateway, TempDir, shop_schema, sources_toml, switchyard};
 use switchyard_mock::{ClusterConfig, MockCluster, ServiceKind};
 
 const SECRET: &str = "telemetry-test-secret";
@@ -88,110 +88,36 @@ async fn start_collector() -> (String, Arc<Mutex<Received>>, tokio::task::JoinHa
     (url, received, task)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// `switchyard serve` with stderr collected.
-struct Gateway {
-    child: Child,
-    url: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Gateway {
-    fn logs(&self) -> String {
-        self.stderr.lock().expect("not poisoned").clone()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn switchyard() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_switchyard"))
-}
-
 async fn start_gateway(
     services: &MockCluster,
     collector: &str,
     protocol: &str,
     dir: &std::path::Path,
 ) -> Gateway {
-    let port = free_port();
-    let mut config = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\n\
-         [schema]\npath = \"{}\"\n\
+    let config = format!(
+        "[schema]\npath = \"{}\"\n\
          [log]\nformat = \"json\"\n\
          [telemetry.traces]\nendpoint = \"{collector}\"\nprotocol = \"{protocol}\"\n\
-         [[auth.issuers]]\nsecret = \"{SECRET}\"\n",
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../schema/examples/shop.graphql")
-            .display()
+         [[auth.issuers]]\nsecret = \"{SECRET}\"\n{}",
+        shop_schema().display(),
+        sources_toml(services),
     );
-    for kind in ServiceKind::ALL {
-        let url = services.url(kind).expect("running");
-        config.push_str(&format!("[sources.{}]\nurl = \"{url}\"\n", kind.name()));
-    }
-    let file = dir.join("switchyard.toml");
-    std::fs::write(&file, config).expect("written");
-    let mut child = switchyard()
-        .args(["serve", "--config"])
-        .arg(&file)
-        // Everything, to prove that not even debug output carries a token.
-        .env("RUST_LOG", "debug,switchyard=trace,switchyard_schema=trace")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the gateway starts");
-    let stderr: Arc<Mutex<String>> = Arc::default();
-    let mut pipe = child.stderr.take().expect("piped");
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 8192];
-        while let Ok(n) = pipe.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .expect("not poisoned")
-                .push_str(&String::from_utf8_lossy(&buffer[..n]));
-        }
-    });
-    let gateway = Gateway {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        stderr,
-    };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let up = client.get(format!("{}/health", gateway.url)).send().await;
-        if up.is_ok_and(|r| r.status().is_success()) {
-            return gateway;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the gateway did not start: {}",
-            gateway.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    Gateway::start(
+        dir,
+        &config,
+        &[
+            // Everything, to prove that not even debug output carries a token.
+            ("RUST_LOG", "debug,switchyard=trace,switchyard_schema=trace"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    )
+    .await
 }
 
 /// A token from `switchyard token`, signed with the test issuer's secret.
 fn token(sub: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("switchyard-token-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let file = dir.join("auth.toml");
+    let dir = TempDir::new("token");
+    let file = dir.path().join("auth.toml");
     std::fs::write(&file, format!("[[auth.issuers]]\nsecret = \"{SECRET}\"\n")).expect("written");
     let output = switchyard()
         .args(["token", "--sub", sub, "--scope", "users:email", "--config"])
@@ -215,9 +141,8 @@ async fn one_trace_from_the_client_through_the_services_and_no_token_in_the_logs
         .await
         .expect("the services start");
     let (collector, received, _collector_task) = start_collector().await;
-    let dir = std::env::temp_dir().join(format!("switchyard-telemetry-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let gateway = start_gateway(&services, &collector, "http/protobuf", &dir).await;
+    let dir = TempDir::new("telemetry");
+    let gateway = start_gateway(&services, &collector, "http/protobuf", dir.path()).await;
     let token = token("7");
 
     let client = reqwest::Client::new();
@@ -381,7 +306,6 @@ async fn one_trace_from_the_client_through_the_services_and_no_token_in_the_logs
         !logs.to_lowercase().contains("bearer "),
         "an Authorization header was logged"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A gRPC OTLP collector on loopback.
@@ -417,9 +341,8 @@ async fn spans_go_over_grpc_too() {
         .add_service(TraceServiceServer::new(GrpcCollector(received.clone())))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     let _server = tokio::spawn(server);
-    let dir = std::env::temp_dir().join(format!("switchyard-grpc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let gateway = start_gateway(&services, &collector, "grpc", &dir).await;
+    let dir = TempDir::new("grpc");
+    let gateway = start_gateway(&services, &collector, "grpc", dir.path()).await;
 
     let response = reqwest::Client::new()
         .post(format!("{}/graphql", gateway.url))
@@ -451,5 +374,4 @@ async fn spans_go_over_grpc_too() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
