@@ -16,6 +16,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod ratelimit;
+pub mod reload;
 pub mod telemetry;
 
 use std::{path::Path, sync::Arc};
@@ -98,35 +99,63 @@ pub async fn start(config: &config::Config) -> Result<RunningGateway, StartError
     start_with_engine(config, engine).await
 }
 
+/// Everything a request is served with that a reload replaces: the engine (with its rate
+/// limiter), the token checks and the request rules.
+fn version(
+    config: &config::Config,
+    engine: Engine,
+    auth: auth::Authenticator,
+    metrics: &Arc<telemetry::Metrics>,
+) -> http::Version {
+    let engine = Arc::new(engine);
+    engine.observe(Arc::new(telemetry::GatewayObserver {
+        metrics: metrics.clone(),
+    }));
+    http::Version {
+        engine,
+        auth: Arc::new(auth),
+        rules: Arc::new(http::request::RequestRules {
+            max_body_bytes: config.limits.max_body_bytes,
+            max_batch: config.limits.max_batch,
+            csrf_prevention: config.graphql.csrf_prevention,
+        }),
+        graphiql: config.graphql.graphiql,
+    }
+}
+
 /// Starts a gateway serving `engine`.
 pub async fn start_with_engine(
     config: &config::Config,
     engine: Engine,
 ) -> Result<RunningGateway, StartError> {
     let auth = auth::Authenticator::new(&config.auth).await?;
-    let engine = Arc::new(engine);
-    let metrics = Arc::new(telemetry::Metrics::new());
-    engine.observe(Arc::new(telemetry::GatewayObserver {
-        metrics: metrics.clone(),
-    }));
     if !auth.enabled() {
         tracing::info!("no [[auth.issuers]] configured: every caller is anonymous");
     }
+    let metrics = Arc::new(telemetry::Metrics::new());
+    let current = http::Current::new(version(config, engine, auth, &metrics));
     let state = http::AppState {
-        readiness: Arc::new(http::Readiness::new(engine.clone())),
+        readiness: Arc::new(http::Readiness::new(current.clone())),
         graphql: http::GraphqlState {
-            engine,
-            auth: Arc::new(auth),
+            current,
             metrics: metrics.clone(),
-            rules: Arc::new(http::request::RequestRules {
-                max_body_bytes: config.limits.max_body_bytes,
-                max_batch: config.limits.max_batch,
-                csrf_prevention: config.graphql.csrf_prevention,
-            }),
-            graphiql: config.graphql.graphiql,
         },
         cors: http::cors::layer(&config.cors)?,
         metrics: config.telemetry.metrics.then_some(metrics),
     };
     Ok(http::start(config.server.listen, state, config.server.shutdown_timeout).await?)
+}
+
+/// Builds what `config` (and the schema file it names) asks for beside the running one and,
+/// when it is valid, swaps it in; requests in flight finish on the version they started
+/// with. On error nothing changes. The listen address, CORS, logging and telemetry are
+/// read at start only.
+pub async fn reload(state: &http::GraphqlState, config: &config::Config) -> Result<(), StartError> {
+    let engine = load_engine(config)?;
+    let auth = auth::Authenticator::new(&config.auth).await?;
+    http::cors::layer(&config.cors)?;
+    state
+        .current
+        .replace(version(config, engine, auth, &state.metrics));
+    Ok(())
 }

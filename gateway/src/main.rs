@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
+fn load_config(args: &ConfigArgs) -> Result<Config, config::ConfigError> {
     let mut config = config::load(args.config.as_deref())?;
     if let Some(schema) = &args.schema {
         config.schema.path = schema.clone();
@@ -57,7 +57,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = load_config(&args)?;
             let telemetry = switchyard::telemetry::init(&config.log, &config.telemetry)?;
             let gateway = switchyard::start(&config).await?;
+            let watcher = tokio::spawn(switchyard::reload::watch(
+                gateway.state().clone(),
+                args.config.clone(),
+                move || load_config(&args),
+            ));
             wait_for_signal().await;
+            watcher.abort();
             gateway.shutdown();
             let stopped = gateway.wait().await.context("stopping");
             // Flushing waits for the exporter, which runs on this runtime: off its workers.

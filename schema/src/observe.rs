@@ -31,6 +31,8 @@ pub struct CallReport<'a> {
 /// Receives the engine's reports. Every method has a no-op default.
 pub trait Observer: Send + Sync + std::fmt::Debug {
     fn upstream_call(&self, _call: &CallReport<'_>) {}
+    /// A failed call to `source` is tried again.
+    fn retry(&self, _source: &str) {}
     /// A batched call for `size` keys is about to go to `source`.
     fn batch(&self, _source: &str, _size: usize) {}
     /// A response cache lookup.

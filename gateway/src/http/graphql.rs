@@ -2,7 +2,12 @@
 //! browsers. Each request gets a span (continuing the caller's trace), an access log
 //! line and its metrics.
 
-use std::{collections::BTreeSet, net::SocketAddr, sync::Arc, time::Instant};
+use std::{
+    collections::BTreeSet,
+    net::SocketAddr,
+    sync::{Arc, PoisonError, RwLock},
+    time::Instant,
+};
 
 use async_graphql::BatchResponse;
 use async_graphql_axum::GraphQLResponse;
@@ -30,14 +35,41 @@ use crate::{
     },
 };
 
-/// What the GraphQL handlers share.
-#[derive(Clone)]
-pub struct GraphqlState {
+/// What a request is served with; a reload replaces it as a whole.
+pub struct Version {
     pub engine: Arc<Engine>,
     pub auth: Arc<Authenticator>,
     pub rules: Arc<RequestRules>,
-    pub metrics: Arc<Metrics>,
     pub graphiql: bool,
+}
+
+/// The version serving new requests. Each request holds the version it started with, so a
+/// swap never changes the schema under a request in flight.
+#[derive(Clone)]
+pub struct Current(Arc<RwLock<Arc<Version>>>);
+
+impl Current {
+    pub fn new(version: Version) -> Current {
+        Current(Arc::new(RwLock::new(Arc::new(version))))
+    }
+
+    pub fn get(&self) -> Arc<Version> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn replace(&self, version: Version) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(version);
+    }
+}
+
+/// What the GraphQL handlers share.
+#[derive(Clone)]
+pub struct GraphqlState {
+    pub current: Current,
+    pub metrics: Arc<Metrics>,
 }
 
 /// True for a browser navigating to the page (it asks for HTML), not a GraphQL client.
@@ -65,7 +97,8 @@ fn request_id(headers: &HeaderMap) -> String {
 }
 
 pub async fn graphql(State(state): State<GraphqlState>, request: Request) -> Response {
-    if request.method() == Method::GET && wants_html(request.headers()) && state.graphiql {
+    let version = state.current.get();
+    if request.method() == Method::GET && wants_html(request.headers()) && version.graphiql {
         return graphiql::page();
     }
     let id = request_id(request.headers());
@@ -80,7 +113,9 @@ pub async fn graphql(State(state): State<GraphqlState>, request: Request) -> Res
     );
     otel::continue_trace(&span, request.headers());
     let _in_flight = state.metrics.in_flight();
-    let mut response = serve(&state, request, &id).instrument(span.clone()).await;
+    let mut response = serve(&state, &version, request, &id)
+        .instrument(span.clone())
+        .await;
     span.record("http.response.status_code", response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
@@ -98,7 +133,7 @@ struct Served {
     upstream_calls: u32,
 }
 
-async fn serve(state: &GraphqlState, request: Request, id: &str) -> Response {
+async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &str) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let peer = parts
@@ -107,7 +142,7 @@ async fn serve(state: &GraphqlState, request: Request, id: &str) -> Response {
         .map(|info| info.0.ip());
     let anonymous_client = || peer.map(|ip| ip.to_string()).unwrap_or_default();
     let batch = match request::read(
-        &state.rules,
+        &version.rules,
         &parts.method,
         &parts.uri,
         &parts.headers,
@@ -135,7 +170,7 @@ async fn serve(state: &GraphqlState, request: Request, id: &str) -> Response {
             return response;
         }
     };
-    let caller = match state.auth.caller(parts.headers).await {
+    let caller = match version.auth.caller(parts.headers).await {
         Ok(caller) => caller.with_peer(peer),
         Err(error) => {
             state.metrics.auth_failed(error.reason());
@@ -168,7 +203,7 @@ async fn serve(state: &GraphqlState, request: Request, id: &str) -> Response {
     let operation = Arc::new(OperationSlot::default());
     let stats = Arc::new(RequestStats::default());
     let batch = batch.data(limits.clone()).data(operation.clone());
-    let answer = state
+    let answer = version
         .engine
         .execute_batch(batch, caller, stats.clone())
         .await;

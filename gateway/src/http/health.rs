@@ -9,9 +9,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::graphql::Current;
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Map, Value, json};
-use switchyard_schema::Engine;
 
 /// How long `/ready` waits for a connection to a service.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -19,18 +19,18 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// Whether the gateway wants traffic, and the services it calls. It stops wanting traffic
 /// as soon as it starts draining, so a load balancer moves new requests to other replicas
 /// while in-flight ones finish here.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Readiness {
     draining: AtomicBool,
-    /// The engine whose sources are probed, and whose circuits are reported.
-    engine: Option<Arc<Engine>>,
+    /// The version whose sources are probed, and whose circuits are reported.
+    current: Option<Current>,
 }
 
 impl Readiness {
-    pub fn new(engine: Arc<Engine>) -> Readiness {
+    pub fn new(current: Current) -> Readiness {
         Readiness {
             draining: AtomicBool::new(false),
-            engine: Some(engine),
+            current: Some(current),
         }
     }
 
@@ -75,7 +75,8 @@ async fn probe(url: &str) -> Value {
 /// do).
 pub async fn ready(State(readiness): State<Arc<Readiness>>) -> (StatusCode, Json<Value>) {
     let mut sources = Vec::new();
-    if let Some(engine) = &readiness.engine {
+    if let Some(current) = &readiness.current {
+        let engine = current.get().engine.clone();
         let circuits = engine.fetcher().circuits();
         for (name, spec) in &engine.graph().sources {
             let circuit = circuits

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::{Router, routing::get};
 use tower_http::trace::TraceLayer;
 
-pub use graphql::GraphqlState;
+pub use graphql::{Current, GraphqlState, Version};
 pub use health::Readiness;
 pub use serve::{RunningGateway, ServeError, start};
 
@@ -39,10 +39,11 @@ pub fn app(state: AppState) -> Router {
     }
     let mut router = Router::new().route("/graphql", graphql);
     if let Some(metrics) = state.metrics.clone() {
-        let engine = state.graphql.engine.clone();
+        let current = state.graphql.current.clone();
         router = router.route(
             "/metrics",
             get(move || async move {
+                let engine = current.get().engine.clone();
                 let cache_bytes = engine.fetcher().cache_bytes().await;
                 let circuits: Vec<_> = engine
                     .fetcher()

@@ -5,7 +5,7 @@ use std::{io, net::SocketAddr, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
-use super::{AppState, app};
+use super::{AppState, GraphqlState, app};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -18,11 +18,20 @@ pub enum ServeError {
 }
 
 /// A gateway serving on its listener.
-#[derive(Debug)]
 pub struct RunningGateway {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<Result<(), ServeError>>,
+    /// The GraphQL side, for reloads.
+    graphql: GraphqlState,
+}
+
+impl std::fmt::Debug for RunningGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningGateway")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Binds `addr` (port 0 picks a free port) and serves `state`'s app until told to stop.
@@ -39,6 +48,7 @@ pub async fn start(
         .map_err(|source| ServeError::Bind { addr, source })?;
     let (stop, mut stopped) = watch::channel(false);
     let readiness = state.readiness.clone();
+    let graphql = state.graphql.clone();
     let router = app(state);
     let task = tokio::spawn(async move {
         let mut drain_started = stopped.clone();
@@ -63,10 +73,20 @@ pub async fn start(
         }
     });
     tracing::info!(%addr, "gateway listening");
-    Ok(RunningGateway { addr, stop, task })
+    Ok(RunningGateway {
+        addr,
+        stop,
+        task,
+        graphql,
+    })
 }
 
 impl RunningGateway {
+    /// What requests are served with; [`crate::reload`] replaces its version.
+    pub fn state(&self) -> &GraphqlState {
+        &self.graphql
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

@@ -86,6 +86,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_seconds: Seconds,
     upstream_calls: Family<UpstreamLabels, Counter>,
+    upstream_retries: Family<SourceLabels, Counter>,
     upstream_seconds: SourceSeconds,
     batch_sizes: SourceSeconds,
     cache_hits: Counter,
@@ -126,6 +127,12 @@ impl Metrics {
             "upstream_requests",
             "Calls to the services, by source and HTTP status (or timeout, unavailable)",
             upstream_calls.clone(),
+        );
+        let upstream_retries = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "upstream_retries",
+            "Calls to a service tried again after a transient failure",
+            upstream_retries.clone(),
         );
         let upstream_seconds: SourceSeconds = Family::new_with_constructor(latency_histogram);
         registry.register(
@@ -205,6 +212,7 @@ impl Metrics {
             requests,
             request_seconds,
             upstream_calls,
+            upstream_retries,
             upstream_seconds,
             batch_sizes,
             cache_hits,
@@ -333,6 +341,14 @@ impl Observer for Metrics {
                 source: call.source.to_owned(),
             })
             .observe(call.duration.as_secs_f64());
+    }
+
+    fn retry(&self, source: &str) {
+        self.upstream_retries
+            .get_or_create(&SourceLabels {
+                source: source.to_owned(),
+            })
+            .inc();
     }
 
     fn batch(&self, source: &str, size: usize) {

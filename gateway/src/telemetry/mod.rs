@@ -75,6 +75,10 @@ impl Observer for GatewayObserver {
         self.metrics.upstream_call(call);
     }
 
+    fn retry(&self, source: &str) {
+        self.metrics.retry(source);
+    }
+
     fn batch(&self, source: &str, size: usize) {
         self.metrics.batch(source, size);
     }

@@ -255,6 +255,7 @@ impl Fetcher {
             guard.record(&result);
             match result {
                 Err(error) if idempotent && guard.retry(&error, attempt) => {
+                    self.observer().retry(source.as_str());
                     attempt += 1;
                     tokio::time::sleep(guard.backoff(attempt)).await;
                 }

@@ -1,13 +1,14 @@
 //! What stands between the engine and a failing service, per source: a circuit breaker
-//! (failsafe), a retry budget (tower's), a concurrency limit (a semaphore), and the
-//! backoff between retries.
+//! (failsafe), a retry budget, a concurrency limit (a semaphore), and the backoff between
+//! retries.
 
 use std::{
+    collections::VecDeque,
     sync::{
-        Arc,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicU8, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use failsafe::{
@@ -16,7 +17,6 @@ use failsafe::{
     failure_policy::{ConsecutiveFailures, consecutive_failures},
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::retry::budget::{Budget, TpsBudget};
 
 use super::FetchError;
 use crate::model::{SourceName, SourcePolicy};
@@ -66,8 +66,69 @@ pub struct Guard {
     policy: SourcePolicy,
     breaker: Option<Breaker>,
     state: StateCell,
-    budget: TpsBudget,
+    budget: RetryBudget,
     bulkhead: Option<Arc<Semaphore>>,
+}
+
+/// Retries allowed over a sliding window: a share of the calls made in it, plus a floor
+/// per second. tower's `TpsBudget` was tried first: it checks its balance and withdraws
+/// in two steps and expires its slots unevenly, and let 575 retries through where its
+/// settings allowed 500 (2,000 calls, 30 % failing, 16 at a time).
+struct RetryBudget {
+    ratio: f64,
+    floor: f64,
+    /// Per second of the window: calls and retries.
+    seconds: Mutex<VecDeque<(u64, u64, u64)>>,
+    start: Instant,
+}
+
+impl RetryBudget {
+    fn new(ratio: f32, min_per_second: u32) -> RetryBudget {
+        RetryBudget {
+            ratio: f64::from(ratio.max(0.0)),
+            floor: f64::from(min_per_second) * BUDGET_WINDOW.as_secs_f64(),
+            seconds: Mutex::new(VecDeque::new()),
+            start: Instant::now(),
+        }
+    }
+
+    /// The window's buckets, expired ones dropped, the current one last.
+    fn window(&self) -> std::sync::MutexGuard<'_, VecDeque<(u64, u64, u64)>> {
+        let now = self.start.elapsed().as_secs();
+        let mut seconds = self.seconds.lock().unwrap_or_else(PoisonError::into_inner);
+        while seconds
+            .front()
+            .is_some_and(|(second, _, _)| second + BUDGET_WINDOW.as_secs() <= now)
+        {
+            seconds.pop_front();
+        }
+        if seconds.back().is_none_or(|(second, _, _)| *second != now) {
+            seconds.push_back((now, 0, 0));
+        }
+        seconds
+    }
+
+    fn deposit(&self) {
+        if let Some(current) = self.window().back_mut() {
+            current.1 += 1;
+        }
+    }
+
+    fn withdraw(&self) -> bool {
+        let mut window = self.window();
+        let (calls, retries) = window.iter().fold((0, 0), |(c, r), (_, calls, retries)| {
+            (c + calls, r + retries)
+        });
+        let allowed = self.ratio * calls as f64 + self.floor;
+        if (retries as f64) < allowed.floor() {
+            if let Some(current) = window.back_mut() {
+                current.2 += 1;
+            }
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl std::fmt::Debug for Guard {
@@ -95,11 +156,7 @@ impl Guard {
                 .build()
         });
         Guard {
-            budget: TpsBudget::new(
-                BUDGET_WINDOW,
-                policy.retry_budget_min_per_second,
-                policy.retry_budget.clamp(0.0, 1000.0),
-            ),
+            budget: RetryBudget::new(policy.retry_budget, policy.retry_budget_min_per_second),
             bulkhead: (policy.max_concurrency > 0)
                 .then(|| Arc::new(Semaphore::new(policy.max_concurrency))),
             policy: policy.clone(),
@@ -236,10 +293,25 @@ mod tests {
         };
         assert!(!guard.retry(&not_found, 0));
         assert!(!guard.retry(&FetchError::Timeout { service: source() }, 0));
-        // The budget allows about min_per_second x window retries with no traffic.
+        // With no share, the floor: min_per_second x the 10 s window.
         let allowed = (0..100).filter(|_| guard.retry(&unavailable, 0)).count();
-        assert!((1..=10).contains(&allowed), "{allowed} retries");
+        assert_eq!(allowed, 10);
         assert!(!guard.retry(&unavailable, 5), "attempts are bounded too");
+    }
+
+    #[test]
+    fn the_budget_is_a_share_of_the_calls_plus_a_floor() {
+        let budget = RetryBudget::new(0.2, 0);
+        for _ in 0..100 {
+            budget.deposit();
+        }
+        let allowed = (0..100).filter(|_| budget.withdraw()).count();
+        assert_eq!(allowed, 20);
+        let budget = RetryBudget::new(0.2, 1);
+        for _ in 0..100 {
+            budget.deposit();
+        }
+        assert_eq!((0..100).filter(|_| budget.withdraw()).count(), 30);
     }
 
     #[test]
