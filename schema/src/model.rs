@@ -68,6 +68,9 @@ pub struct SourcePolicy {
     pub max_concurrency: usize,
     /// The largest response body accepted.
     pub max_response_bytes: usize,
+    /// How long after a cached answer goes stale it may still be served when the service
+    /// fails (stale-if-error); zero never serves stale answers.
+    pub stale_if_error: Duration,
 }
 
 impl Default for SourcePolicy {
@@ -83,6 +86,7 @@ impl Default for SourcePolicy {
             breaker_open_for: Duration::from_secs(5),
             max_concurrency: 512,
             max_response_bytes: 32 * 1024 * 1024,
+            stale_if_error: Duration::ZERO,
         }
     }
 }

@@ -2,7 +2,11 @@
 //! knowing how they are exported: the gateway implements [`Observer`].
 
 use std::{
-    sync::atomic::{AtomicU32, Ordering},
+    collections::BTreeSet,
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicU32, Ordering},
+    },
     time::Duration,
 };
 
@@ -49,15 +53,32 @@ pub struct Unobserved;
 
 impl Observer for Unobserved {}
 
-/// What one GraphQL request cost upstream, for its access log line.
+/// What one GraphQL request cost upstream, for its access log line, and which sources'
+/// answers were served stale.
 #[derive(Debug, Default)]
 pub struct RequestStats {
     upstream_calls: AtomicU32,
+    stale: Mutex<BTreeSet<String>>,
 }
 
 impl RequestStats {
     pub fn upstream_calls(&self) -> u32 {
         self.upstream_calls.load(Ordering::Relaxed)
+    }
+
+    /// The sources whose failure was covered by a stale cached answer.
+    pub fn stale_sources(&self) -> BTreeSet<String> {
+        self.stale
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn served_stale(&self, source: &str) {
+        self.stale
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(source.to_owned());
     }
 
     pub(crate) fn count_call(&self) {

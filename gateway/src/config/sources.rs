@@ -39,6 +39,9 @@ pub struct SourceOverride {
     pub max_concurrency: Option<usize>,
     #[serde(default)]
     pub max_response_bytes: Option<usize>,
+    /// How long past its freshness a cached answer may stand in for a failing service.
+    #[serde(default, with = "humantime_serde")]
+    pub stale_if_error: Option<Duration>,
 }
 
 impl SourceOverride {
@@ -62,7 +65,8 @@ impl SourceOverride {
             breaker_failures,
             breaker_open_for,
             max_concurrency,
-            max_response_bytes
+            max_response_bytes,
+            stale_if_error
         );
         policy
     }

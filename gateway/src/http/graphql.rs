@@ -203,10 +203,11 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
     let operation = Arc::new(OperationSlot::default());
     let stats = Arc::new(RequestStats::default());
     let batch = batch.data(limits.clone()).data(operation.clone());
-    let answer = version
+    let mut answer = version
         .engine
         .execute_batch(batch, caller, stats.clone())
         .await;
+    flag_stale(&mut answer, &stats);
 
     let codes = error_codes(&answer);
     for code in &codes {
@@ -269,6 +270,28 @@ fn finish(state: &GraphqlState, id: &str, started: Instant, served: Served) {
         upstream_calls = served.upstream_calls,
         "request"
     );
+}
+
+/// Answers served from stale cache entries (the service failing) say so:
+/// `extensions.stale` lists those services.
+fn flag_stale(answer: &mut BatchResponse, stats: &RequestStats) {
+    let stale = stats.stale_sources();
+    if stale.is_empty() {
+        return;
+    }
+    let list = async_graphql::Value::List(
+        stale
+            .into_iter()
+            .map(async_graphql::Value::String)
+            .collect(),
+    );
+    let flag = |response: &mut async_graphql::Response| {
+        response.extensions.insert("stale".to_owned(), list.clone());
+    };
+    match answer {
+        BatchResponse::Single(response) => flag(response),
+        BatchResponse::Batch(all) => all.iter_mut().for_each(flag),
+    }
 }
 
 fn responses(answer: &BatchResponse) -> Vec<&async_graphql::Response> {

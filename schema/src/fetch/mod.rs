@@ -10,7 +10,7 @@ pub mod resilience;
 use std::{
     collections::BTreeMap,
     sync::{Arc, OnceLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use moka::{Expiry, future::Cache};
@@ -38,12 +38,21 @@ struct SourceClient {
     guard: Guard,
 }
 
-/// A cached response: the body, how long it lives, and the memory it holds in bytes.
+/// A cached response: the body, how long it is fresh, how much longer it may stand in
+/// for a failing service, and the memory it holds in bytes.
 #[derive(Debug, Clone)]
 struct Cached {
     body: Arc<Value>,
     ttl: Duration,
+    stale_for: Duration,
+    fresh_until: Instant,
     bytes: u32,
+}
+
+impl Cached {
+    fn is_fresh(&self) -> bool {
+        Instant::now() < self.fresh_until
+    }
 }
 
 /// The heap memory a parsed JSON value holds, about: a parsed body takes several times
@@ -75,7 +84,20 @@ impl Expiry<PreparedRequest, Cached> for TimeToLive {
         value: &Cached,
         _: std::time::Instant,
     ) -> Option<Duration> {
-        Some(value.ttl)
+        Some(value.ttl + value.stale_for)
+    }
+}
+
+/// Failures a stale answer may cover: the service is down, slow or shedding load. An
+/// answer it gave (a 4xx, a body) is not covered.
+fn may_serve_stale(error: &FetchError) -> bool {
+    match error {
+        FetchError::Timeout { .. }
+        | FetchError::Unavailable { .. }
+        | FetchError::CircuitOpen { .. }
+        | FetchError::Overloaded { .. } => true,
+        FetchError::Status { status, .. } => *status >= 500,
+        FetchError::BadResponse { .. } | FetchError::Request { .. } => false,
     }
 }
 
@@ -193,29 +215,43 @@ impl Fetcher {
                 .await
                 .map(|cached| cached.body);
         }
+        let held = self.cache.get(request).await;
+        if let Some(held) = held.as_ref().filter(|held| held.is_fresh()) {
+            self.observer().cache_lookup(true);
+            return Ok(held.body.clone());
+        }
+        self.observer().cache_lookup(false);
+        if let Some(stale) = held {
+            // Stale, kept for stale-if-error: refresh it, and fall back to it if the
+            // service fails.
+            return match self.send(request, None, stats).await {
+                Ok(fetched) => {
+                    if !fetched.ttl.is_zero() {
+                        self.cache.insert(request.clone(), fetched.clone()).await;
+                    }
+                    Ok(fetched.body)
+                }
+                Err(error) if may_serve_stale(&error) => {
+                    tracing::warn!(source = request.source.as_str(), %error, "serving a stale answer");
+                    stats.served_stale(request.source.as_str());
+                    Ok(stale.body)
+                }
+                Err(error) => Err(error),
+            };
+        }
         if request.max_age.is_some() {
             // The schema says this answer keeps: concurrent misses for the same key make
             // one upstream call.
-            let missed = std::sync::atomic::AtomicBool::new(false);
-            let fetch = async {
-                missed.store(true, std::sync::atomic::Ordering::Relaxed);
-                self.send(request, None, stats).await
-            };
-            let result = self.cache.try_get_with_by_ref(request, fetch).await;
-            self.observer()
-                .cache_lookup(!missed.load(std::sync::atomic::Ordering::Relaxed));
-            return result
+            return self
+                .cache
+                .try_get_with_by_ref(request, self.send(request, None, stats))
+                .await
                 .map(|cached| cached.body)
                 .map_err(|error| error.as_ref().clone());
         }
         // Without a hint only the service's own Cache-Control can make the answer keep.
         // Most answers do not, and entering them in the cache only to expire them at once
         // cost a sixth of the gateway's CPU on the n-plus-one benchmark.
-        let hit = self.cache.get(request).await;
-        self.observer().cache_lookup(hit.is_some());
-        if let Some(hit) = hit {
-            return Ok(hit.body);
-        }
         let fetched = self.send(request, keep, stats).await?;
         if !fetched.ttl.is_zero() {
             self.cache.insert(request.clone(), fetched.clone()).await;
@@ -407,6 +443,8 @@ impl Fetcher {
                 Cached {
                     body: Arc::new(Value::Null),
                     ttl: Duration::ZERO,
+                    stale_for: Duration::ZERO,
+                    fresh_until: Instant::now(),
                     bytes: 0,
                 },
             ));
@@ -439,6 +477,12 @@ impl Fetcher {
             Cached {
                 body: Arc::new(body),
                 ttl,
+                stale_for: if ttl.is_zero() {
+                    Duration::ZERO
+                } else {
+                    client.spec.policy.stale_if_error
+                },
+                fresh_until: Instant::now() + ttl,
                 bytes: u32::try_from(held).unwrap_or(u32::MAX),
             },
         ))

@@ -276,3 +276,66 @@ async fn wrong_types_and_oversized_bodies_are_bad_responses() {
         );
     }
 }
+
+#[tokio::test]
+async fn stale_answers_cover_a_dead_service_within_the_window_only() {
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let switch = healthy.clone();
+    let recorder = Recorder::start(move |_| {
+        if switch.load(std::sync::atomic::Ordering::SeqCst) {
+            (
+                StatusCode::OK,
+                json!({"id": "1", "name": "fresh from the service"}),
+            )
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, json!({"error": "down"}))
+        }
+    })
+    .await;
+    let schema = r#"
+        extend schema @source(name: "svc", url: "RECORDER")
+        type Query { thing: Thing @rest(source: "svc", path: "/thing") @cacheControl(maxAge: 1) }
+        type Thing { id: ID! name: String }
+    "#;
+    let gateway = recorder
+        .gateway_with(schema, |config| {
+            let svc = config.sources.entry("svc".into()).or_default();
+            svc.stale_if_error = Some(Duration::from_secs(2));
+            svc.retries = Some(0);
+        })
+        .await;
+    let query = json!({"query": "{ thing { name } }"});
+    let cached_at = std::time::Instant::now();
+    let first = Recorder::post(&gateway, &query).await;
+    assert_eq!(
+        first.body["data"]["thing"]["name"],
+        "fresh from the service"
+    );
+    assert!(first.body.get("extensions").is_none(), "{}", first.text);
+
+    healthy.store(false, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let stale = Recorder::post(&gateway, &query).await;
+    assert!(stale.body.get("errors").is_none(), "{}", stale.text);
+    assert_eq!(
+        stale.body["data"]["thing"]["name"],
+        "fresh from the service"
+    );
+    assert_eq!(
+        stale.body["extensions"]["stale"],
+        json!(["svc"]),
+        "{}",
+        stale.text
+    );
+    assert_eq!(
+        recorder.requests().len(),
+        2,
+        "the stale answer was refreshed first"
+    );
+
+    // Past freshness (1 s) plus the window (2 s), nothing covers the failure.
+    tokio::time::sleep(Duration::from_millis(3_300).saturating_sub(cached_at.elapsed())).await;
+    let expired = Recorder::post(&gateway, &query).await;
+    assert!(expired.body["data"]["thing"].is_null(), "{}", expired.text);
+    assert_eq!(codes(&expired.body), vec!["UPSTREAM_ERROR"]);
+}
