@@ -155,6 +155,7 @@ fn build_object(
         };
         let plan = Arc::new(FieldPlan {
             graph: graph.clone(),
+            parent_type: object.name.clone(),
             field: field.clone(),
             auth,
             cache: field.cache.or(target.and_then(|t| t.cache)),

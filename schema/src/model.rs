@@ -211,6 +211,8 @@ pub struct FieldSpec {
     pub resolution: Resolution,
     pub cache: Option<CacheHint>,
     pub auth: AuthRule,
+    /// `@fallback(value:)`: what a non-critical field answers when its service fails.
+    pub fallback: Option<async_graphql::Value>,
     pub pos: Pos,
 }
 

@@ -59,6 +59,7 @@ impl Observer for Unobserved {}
 pub struct RequestStats {
     upstream_calls: AtomicU32,
     stale: Mutex<BTreeSet<String>>,
+    fallbacks: Mutex<BTreeSet<String>>,
 }
 
 impl RequestStats {
@@ -72,6 +73,21 @@ impl RequestStats {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The fields (`Type.field`) that answered their `@fallback` value.
+    pub fn fallbacks(&self) -> BTreeSet<String> {
+        self.fallbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn served_fallback(&self, field: String) {
+        self.fallbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(field);
     }
 
     pub(crate) fn served_stale(&self, source: &str) {

@@ -207,7 +207,7 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
         .engine
         .execute_batch(batch, caller, stats.clone())
         .await;
-    flag_stale(&mut answer, &stats);
+    flag_fallbacks(&mut answer, &stats);
 
     let codes = error_codes(&answer);
     for code in &codes {
@@ -272,21 +272,31 @@ fn finish(state: &GraphqlState, id: &str, started: Instant, served: Served) {
     );
 }
 
-/// Answers served from stale cache entries (the service failing) say so:
-/// `extensions.stale` lists those services.
-fn flag_stale(answer: &mut BatchResponse, stats: &RequestStats) {
-    let stale = stats.stale_sources();
-    if stale.is_empty() {
+/// Answers that stand in for a failing service say so: `extensions.stale` lists the
+/// services whose stale cached answers were served, `extensions.fallback` the fields
+/// (`Type.field`) that answered their schema-declared `@fallback`.
+fn flag_fallbacks(answer: &mut BatchResponse, stats: &RequestStats) {
+    let flags: Vec<(&str, BTreeSet<String>)> = [
+        ("stale", stats.stale_sources()),
+        ("fallback", stats.fallbacks()),
+    ]
+    .into_iter()
+    .filter(|(_, names)| !names.is_empty())
+    .collect();
+    if flags.is_empty() {
         return;
     }
-    let list = async_graphql::Value::List(
-        stale
-            .into_iter()
-            .map(async_graphql::Value::String)
-            .collect(),
-    );
     let flag = |response: &mut async_graphql::Response| {
-        response.extensions.insert("stale".to_owned(), list.clone());
+        for (key, names) in &flags {
+            let list = names
+                .iter()
+                .cloned()
+                .map(async_graphql::Value::String)
+                .collect();
+            response
+                .extensions
+                .insert((*key).to_owned(), async_graphql::Value::List(list));
+        }
     };
     match answer {
         BatchResponse::Single(response) => flag(response),

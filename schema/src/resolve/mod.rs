@@ -107,6 +107,8 @@ impl RequestData {
 #[derive(Debug)]
 pub struct FieldPlan {
     pub graph: Arc<Graph>,
+    /// The type the field belongs to.
+    pub parent_type: String,
     pub field: FieldSpec,
     /// The field's own rule combined with its type's.
     pub auth: AuthRule,
@@ -595,11 +597,52 @@ pub fn resolve(plan: Arc<FieldPlan>, ctx: ResolverContext<'_>) -> FieldFuture<'_
     match loaded_ahead(&plan, &ctx) {
         Some(Ok(value)) => return FieldFuture::Value(value),
         Some(Err(error)) => {
+            if let Some(value) = fallback(&plan, &ctx, &error) {
+                return FieldFuture::Value(Some(value));
+            }
             return FieldFuture::new(async move { Err::<Option<FieldValue>, _>(error) });
         }
         None => {}
     }
-    FieldFuture::new(async move { resolve_value(&plan, &ctx).await })
+    FieldFuture::new(async move {
+        match resolve_value(&plan, &ctx).await {
+            Err(error) => match fallback(&plan, &ctx, &error) {
+                Some(value) => Ok(Some(value)),
+                None => Err(error),
+            },
+            answer => answer,
+        }
+    })
+}
+
+/// The field's `@fallback` value, when it has one and `error` is its service failing.
+fn fallback(
+    plan: &FieldPlan,
+    ctx: &ResolverContext<'_>,
+    error: &async_graphql::Error,
+) -> Option<FieldValue<'static>> {
+    let value = plan.field.fallback.as_ref()?;
+    let code = error.extensions.as_ref()?.get("code")?;
+    let upstream = matches!(
+        code,
+        ConstValue::String(code) if matches!(
+            code.as_str(),
+            "UPSTREAM_TIMEOUT"
+                | "UPSTREAM_UNAVAILABLE"
+                | "UPSTREAM_ERROR"
+                | "UPSTREAM_BAD_RESPONSE"
+                | "CIRCUIT_OPEN"
+                | "UPSTREAM_OVERLOADED"
+        )
+    );
+    if !upstream {
+        return None;
+    }
+    if let Ok(data) = ctx.data::<RequestData>() {
+        data.stats
+            .served_fallback(format!("{}.{}", plan.parent_type, plan.field.name));
+    }
+    Some(FieldValue::value(value.clone()))
 }
 
 /// Loads ahead what the selection reads below a field's answer (see [`prefetch`]).

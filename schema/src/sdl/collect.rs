@@ -36,6 +36,7 @@ pub const DIRECTIVES: &[(&str, &str)] = &[
     ("cacheControl", "fields and object types"),
     ("authenticated", "fields and object types"),
     ("requiresScopes", "fields and object types"),
+    ("fallback", "fields"),
 ];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -651,6 +652,25 @@ fn read_args(args: &[Positioned<InputValueDefinition>]) -> Vec<ArgSpec> {
         .collect()
 }
 
+/// `@fallback(value: ...)`: checked against the field's type by the validator.
+fn read_fallback(
+    list: &[Positioned<ConstDirective>],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<async_graphql::Value> {
+    let args = directive(list, "fallback")?;
+    args.only(&["value"], diags);
+    match args.get("value") {
+        Some(value) => Some(value.node.clone()),
+        None => {
+            diags.push(Diagnostic::new(
+                args.directive.pos,
+                "@fallback needs `value:`, what the field answers when its service fails",
+            ));
+            None
+        }
+    }
+}
+
 /// The JSON path a field reads from its parent: `@map(path:)` or its own name.
 fn field_path(field: &FieldDefinition, diags: &mut Vec<Diagnostic>) -> Vec<String> {
     if let Some(args) = directive(&field.directives, "map") {
@@ -809,6 +829,7 @@ fn read_object(
             resolution,
             cache: read_cache(&f.directives, diags),
             auth: read_auth(&f.directives, diags),
+            fallback: read_fallback(&f.directives, diags),
             pos: field.pos,
         });
     }

@@ -165,3 +165,38 @@ fn bad_source_declarations() {
         "{messages:#?}"
     );
 }
+
+#[test]
+fn fallbacks_must_fit_their_field() {
+    let body = |field: &str| {
+        format!(
+            "enum Tier {{ GOLD SILVER }}\ntype Query {{ u: U @rest(source: \"users\", path: \"/u\") }}\ntype U {{\n  id: ID!\n  {field}\n}}\n"
+        )
+    };
+    assert_error(
+        &body("a: Int! @fallback(value: \"zero\")"),
+        6,
+        "is not a Int",
+    );
+    assert_error(
+        &body("a: Int! @fallback(value: null)"),
+        6,
+        "null for a non-null",
+    );
+    assert_error(&body("a: [Int!] @fallback(value: 1)"), 6, "not a list");
+    assert_error(&body("a: Tier @fallback(value: BRONZE)"), 6, "not a Tier");
+    assert_error(&body("a: U @fallback(value: {id: 1})"), 6, "object field");
+    assert_error(&body("a: Int @fallback"), 6, "needs `value:`");
+    for fine in [
+        "a: Int! @fallback(value: 0)",
+        "a: [String!]! @fallback(value: [])",
+        "a: Tier @fallback(value: GOLD)",
+        "a: Float @fallback(value: null)",
+    ] {
+        let errors = errors(&body(fine))
+            .into_iter()
+            .filter(|e| e.contains("fallback"))
+            .collect::<Vec<_>>();
+        assert!(errors.is_empty(), "{fine}: {errors:?}");
+    }
+}

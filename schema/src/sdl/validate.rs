@@ -49,6 +49,54 @@ fn key_type<'a>(object: &'a ObjectSpec, field: &str) -> Option<&'a str> {
         .map(|f| named_type(&f.ty))
 }
 
+/// Whether `value` is a literal of type `ty`, whose named type is a scalar or an enum.
+fn fallback_fits(
+    graph: &Graph,
+    ty: &async_graphql::parser::types::Type,
+    value: &async_graphql::Value,
+) -> Result<(), String> {
+    use async_graphql::{Value, parser::types::BaseType};
+    if *value == Value::Null {
+        return if ty.nullable {
+            Ok(())
+        } else {
+            Err("is null for a non-null field".to_owned())
+        };
+    }
+    match &ty.base {
+        BaseType::List(inner) => match value {
+            Value::List(items) => items
+                .iter()
+                .try_for_each(|item| fallback_fits(graph, inner, item)),
+            _ => Err("is not a list".to_owned()),
+        },
+        BaseType::Named(name) => {
+            let fits = match (name.as_str(), value) {
+                ("Int", Value::Number(n)) => n.is_i64(),
+                ("Float", Value::Number(_)) => true,
+                ("String", Value::String(_)) | ("Boolean", Value::Boolean(_)) => true,
+                ("ID", Value::String(_) | Value::Number(_)) => true,
+                ("Int" | "Float" | "String" | "Boolean" | "ID", _) => false,
+                (other, Value::Enum(item)) if graph.enums.contains_key(other) => {
+                    graph.enums[other].values.iter().any(|v| v == item.as_str())
+                }
+                (other, _) if graph.scalars.contains_key(other) => true,
+                (other, _) if graph.objects.contains_key(other) => {
+                    return Err(format!(
+                        "on an object field ({other}): fallbacks are for scalar and enum fields"
+                    ));
+                }
+                _ => false,
+            };
+            if fits {
+                Ok(())
+            } else {
+                Err(format!("`{value}` is not a {name}"))
+            }
+        }
+    }
+}
+
 pub fn validate(graph: &Graph, diags: &mut Vec<Diagnostic>) {
     match graph.objects.get(&graph.query) {
         Some(query) if !query.fields.is_empty() => {}
@@ -78,6 +126,17 @@ pub fn validate(graph: &Graph, diags: &mut Vec<Diagnostic>) {
                         format!("{}.{}: unknown type {ty}", object.name, field.name),
                     )
                     .help(help),
+                );
+            }
+            if let Some(value) = &field.fallback
+                && let Err(reason) = fallback_fits(graph, &field.ty, value)
+            {
+                diags.push(
+                    Diagnostic::new(
+                        field.pos,
+                        format!("{}.{}: @fallback value {reason}", object.name, field.name),
+                    )
+                    .help("a fallback is a literal of the field's type, on scalar and enum fields"),
                 );
             }
             for arg in &field.args {

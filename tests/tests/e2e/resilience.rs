@@ -339,3 +339,36 @@ async fn stale_answers_cover_a_dead_service_within_the_window_only() {
     assert!(expired.body["data"]["thing"].is_null(), "{}", expired.text);
     assert_eq!(codes(&expired.body), vec!["UPSTREAM_ERROR"]);
 }
+
+#[tokio::test]
+async fn a_non_critical_field_answers_its_declared_fallback() {
+    let stack = Stack::start().await;
+    let set = stack
+        .services
+        .set_faults(ServiceKind::Notifications, json!({"errorRate": 1.0}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let reply = stack
+        .query("{ user(id: 7) { name unreadNotificationCount orders(first: 2) { id } } }")
+        .await;
+    // unreadNotificationCount declares @fallback(value: 0): the dashboard keeps its user.
+    let user = &reply.body["data"]["user"];
+    assert_eq!(user["unreadNotificationCount"], 0, "{}", reply.text);
+    assert!(
+        user["name"].is_string() && user["orders"].is_array(),
+        "{}",
+        reply.text
+    );
+    assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+    assert_eq!(
+        reply.body["extensions"]["fallback"],
+        json!(["User.unreadNotificationCount"]),
+        "{}",
+        reply.text
+    );
+    // A field without a fallback still reports the failure.
+    let reply = stack
+        .query("{ user(id: 7) { notifications(first: 2) { message } } }")
+        .await;
+    assert_eq!(codes(&reply.body), vec!["UPSTREAM_ERROR"], "{}", reply.text);
+}
