@@ -77,12 +77,12 @@ pub async fn start(listen: SocketAddr, seed: u64) -> Result<Demo, DemoError> {
             },
         );
     }
-    let engine = crate::engine_from_sdl(&config, Path::new("shop.graphql (built in)"), SHOP_SCHEMA)
+    let gateway = crate::start_from_sdl(&config, Path::new("shop.graphql (built in)"), SHOP_SCHEMA)
+        .await
         .map_err(|error| match error {
             crate::StartError::Schema(error) => DemoError::Schema(error),
             other => DemoError::Gateway(other),
         })?;
-    let gateway = crate::start_with_engine(&config, engine).await?;
     let token = mint(
         &config.auth,
         &TokenRequest {

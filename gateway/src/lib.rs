@@ -17,6 +17,7 @@ pub mod demo;
 pub mod http;
 pub mod ratelimit;
 pub mod reload;
+pub mod shared;
 pub mod telemetry;
 
 use std::{path::Path, sync::Arc};
@@ -38,14 +39,47 @@ pub enum StartError {
     RateLimit(#[from] ratelimit::RateLimitConfigError),
     #[error(transparent)]
     Cors(#[from] http::cors::CorsError),
+    #[error(transparent)]
+    Redis(#[from] shared::SharedError),
 }
 
-/// The engine options that `config` asks for, the rate limiter's extension included.
-pub fn engine_options(config: &config::Config) -> Result<EngineOptions, StartError> {
+/// What lives as long as the gateway serves, across reloads: its metrics, and its Redis
+/// connection when `[redis]` names one.
+#[derive(Clone)]
+pub struct Runtime {
+    pub metrics: Arc<telemetry::Metrics>,
+    pub redis: Option<shared::Redis>,
+}
+
+impl Runtime {
+    pub fn new(config: &config::Config) -> Result<Runtime, StartError> {
+        let metrics = Arc::new(telemetry::Metrics::new());
+        let redis = config
+            .redis
+            .url
+            .as_deref()
+            .map(|url| shared::Redis::connect(&config.redis, url, metrics.clone()))
+            .transpose()?;
+        Ok(Runtime { metrics, redis })
+    }
+}
+
+/// The engine options that `config` asks for, the rate limiter's extension included
+/// (counting in Redis when `runtime` has it).
+pub fn engine_options(
+    config: &config::Config,
+    runtime: Option<&Runtime>,
+) -> Result<EngineOptions, StartError> {
     // Outermost first: the operation's spans and name cover the rate limit's check too.
     let mut extensions: Vec<Arc<dyn ExtensionFactory>> =
         vec![Arc::new(telemetry::operation::OperationExtension)];
-    if let Some(limiter) = ratelimit::RateLimiter::from_config(&config.rate_limit)? {
+    if let Some(mut limiter) = ratelimit::RateLimiter::from_config(&config.rate_limit)? {
+        if let Some(redis) = runtime.and_then(|r| r.redis.clone()) {
+            limiter = limiter.with_backend(shared::ratelimit::RedisRateLimits::new(
+                redis,
+                config.redis.on_failure,
+            ));
+        }
         extensions.push(Arc::new(ratelimit::RateLimitExtension(Arc::new(limiter))));
     }
     Ok(EngineOptions {
@@ -70,9 +104,12 @@ pub fn engine_options(config: &config::Config) -> Result<EngineOptions, StartErr
     })
 }
 
-/// Reads and builds the schema file `config` names.
+/// Reads and builds the schema file `config` names (for `check` and `print-schema`).
 pub fn load_engine(config: &config::Config) -> Result<Engine, StartError> {
-    Ok(Engine::load(&config.schema.path, &engine_options(config)?)?)
+    Ok(Engine::load(
+        &config.schema.path,
+        &engine_options(config, None)?,
+    )?)
 }
 
 /// Builds an engine from schema text (named `file` in errors) with `config`'s options.
@@ -81,7 +118,11 @@ pub fn engine_from_sdl(
     file: &Path,
     text: &str,
 ) -> Result<Engine, StartError> {
-    Ok(Engine::from_sdl(file, text, &engine_options(config)?)?)
+    Ok(Engine::from_sdl(
+        file,
+        text,
+        &engine_options(config, None)?,
+    )?)
 }
 
 /// Checks everything `config` asks for that can be checked without serving: the schema,
@@ -93,10 +134,35 @@ pub async fn validate(config: &config::Config) -> Result<Engine, StartError> {
     Ok(engine)
 }
 
-/// Loads the schema and starts a gateway on the configured listen address.
+/// Loads the schema file and starts a gateway on the configured listen address.
 pub async fn start(config: &config::Config) -> Result<RunningGateway, StartError> {
-    let engine = load_engine(config)?;
-    start_with_engine(config, engine).await
+    let runtime = Runtime::new(config)?;
+    let engine = Engine::load(
+        &config.schema.path,
+        &engine_options(config, Some(&runtime))?,
+    )?;
+    serve(config, engine, runtime).await
+}
+
+/// Starts a gateway serving schema `text` (named `file` in errors).
+pub async fn start_from_sdl(
+    config: &config::Config,
+    file: &Path,
+    text: &str,
+) -> Result<RunningGateway, StartError> {
+    let runtime = Runtime::new(config)?;
+    let engine = Engine::from_sdl(file, text, &engine_options(config, Some(&runtime))?)?;
+    serve(config, engine, runtime).await
+}
+
+/// Starts a gateway serving an engine built without a runtime (no Redis-backed rate
+/// limits: prefer [`start`] or [`start_from_sdl`]).
+pub async fn start_with_engine(
+    config: &config::Config,
+    engine: Engine,
+) -> Result<RunningGateway, StartError> {
+    let runtime = Runtime::new(config)?;
+    serve(config, engine, runtime).await
 }
 
 /// Everything a request is served with that a reload replaces: the engine (with its rate
@@ -105,12 +171,20 @@ fn version(
     config: &config::Config,
     engine: Engine,
     auth: auth::Authenticator,
-    metrics: &Arc<telemetry::Metrics>,
+    runtime: &Runtime,
 ) -> http::Version {
     let engine = Arc::new(engine);
     engine.observe(Arc::new(telemetry::GatewayObserver {
-        metrics: metrics.clone(),
+        metrics: runtime.metrics.clone(),
     }));
+    if config.redis.cache
+        && let Some(redis) = &runtime.redis
+    {
+        engine.share_cache(Arc::new(shared::cache::RedisCache::new(
+            redis.clone(),
+            config.redis.cache_max_entry_bytes,
+        )));
+    }
     http::Version {
         engine,
         auth: Arc::new(auth),
@@ -123,22 +197,23 @@ fn version(
     }
 }
 
-/// Starts a gateway serving `engine`.
-pub async fn start_with_engine(
+async fn serve(
     config: &config::Config,
     engine: Engine,
+    runtime: Runtime,
 ) -> Result<RunningGateway, StartError> {
     let auth = auth::Authenticator::new(&config.auth).await?;
     if !auth.enabled() {
         tracing::info!("no [[auth.issuers]] configured: every caller is anonymous");
     }
-    let metrics = Arc::new(telemetry::Metrics::new());
-    let current = http::Current::new(version(config, engine, auth, &metrics));
+    let current = http::Current::new(version(config, engine, auth, &runtime));
+    let metrics = runtime.metrics.clone();
     let state = http::AppState {
         readiness: Arc::new(http::Readiness::new(current.clone())),
         graphql: http::GraphqlState {
             current,
             metrics: metrics.clone(),
+            runtime,
         },
         cors: http::cors::layer(&config.cors)?,
         metrics: config.telemetry.metrics.then_some(metrics),
@@ -151,11 +226,12 @@ pub async fn start_with_engine(
 /// with. On error nothing changes. The listen address, CORS, logging and telemetry are
 /// read at start only.
 pub async fn reload(state: &http::GraphqlState, config: &config::Config) -> Result<(), StartError> {
-    let engine = load_engine(config)?;
+    let options = engine_options(config, Some(&state.runtime))?;
+    let engine = Engine::load(&config.schema.path, &options)?;
     let auth = auth::Authenticator::new(&config.auth).await?;
     http::cors::layer(&config.cors)?;
     state
         .current
-        .replace(version(config, engine, auth, &state.metrics));
+        .replace(version(config, engine, auth, &state.runtime));
     Ok(())
 }

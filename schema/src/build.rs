@@ -280,6 +280,12 @@ impl Engine {
         self.fetcher.observe(observer);
     }
 
+    /// Attaches a second-level response cache shared with other replicas; the first one
+    /// attached stays.
+    pub fn share_cache(&self, cache: Arc<dyn crate::fetch::shared::SharedCache>) {
+        self.fetcher.share(cache);
+    }
+
     /// Executes one GraphQL request for `caller`; `stats` learns what it cost upstream.
     pub async fn execute(
         &self,

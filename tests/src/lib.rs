@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod recorder;
+pub mod redis;
 
 use std::time::Duration;
 
@@ -118,6 +119,26 @@ impl Services {
         self.call(kind, Method::POST, path, Some(body)).await
     }
 
+    /// A gateway serving `schema` over these services, with `config` (its listen address
+    /// and the sources' URLs are set here).
+    pub async fn gateway(
+        &self,
+        schema: &str,
+        mut config: switchyard::config::Config,
+    ) -> switchyard::RunningGateway {
+        config.server.listen = "127.0.0.1:0".parse().expect("an address");
+        for kind in ServiceKind::ALL {
+            let declared = schema.contains(&format!("name: \"{}\"", kind.name()));
+            if let Some(url) = self.cluster.url(kind).filter(|_| declared) {
+                let entry = config.sources.entry(kind.name().to_owned()).or_default();
+                entry.url = Some(url);
+            }
+        }
+        switchyard::start_from_sdl(&config, std::path::Path::new("test.graphql"), schema)
+            .await
+            .expect("the gateway starts")
+    }
+
     /// The service's `/__stats`.
     pub async fn stats(&self, kind: ServiceKind) -> Value {
         self.get(kind, "/__stats").await.body
@@ -193,24 +214,7 @@ impl StackBuilder {
 
     pub async fn start(self) -> Stack {
         let services = self.services.start().await;
-        let mut config = self.config;
-        config.server.listen = "127.0.0.1:0".parse().expect("an address");
-        for kind in ServiceKind::ALL {
-            let declared = self.schema.contains(&format!("name: \"{}\"", kind.name()));
-            if let Some(url) = services.cluster.url(kind).filter(|_| declared) {
-                let entry = config.sources.entry(kind.name().to_owned()).or_default();
-                entry.url = Some(url);
-            }
-        }
-        let engine = switchyard::engine_from_sdl(
-            &config,
-            std::path::Path::new("test.graphql"),
-            &self.schema,
-        )
-        .expect("the test schema builds");
-        let gateway = switchyard::start_with_engine(&config, engine)
-            .await
-            .expect("the gateway starts");
+        let gateway = services.gateway(&self.schema, self.config).await;
         Stack {
             services,
             gateway,

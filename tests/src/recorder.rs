@@ -107,10 +107,7 @@ impl Recorder {
         change(&mut config);
         config.server.listen = "127.0.0.1:0".parse().expect("an address");
         let schema = schema.replace("RECORDER", &self.url());
-        let engine =
-            switchyard::engine_from_sdl(&config, std::path::Path::new("t.graphql"), &schema)
-                .expect("builds");
-        switchyard::start_with_engine(&config, engine)
+        switchyard::start_from_sdl(&config, std::path::Path::new("t.graphql"), &schema)
             .await
             .expect("starts")
     }

@@ -10,6 +10,7 @@ pub mod limits;
 mod load;
 pub mod log;
 pub mod rate_limit;
+pub mod redis;
 pub mod server;
 pub mod sources;
 pub mod telemetry;
@@ -24,6 +25,7 @@ pub use limits::LimitsConfig;
 pub use load::{ConfigError, load, load_from_str};
 pub use log::{LogConfig, LogFormat};
 pub use rate_limit::{QuotaConfig, RateLimitConfig};
+pub use redis::{FailurePolicy, RedisConfig};
 pub use server::ServerConfig;
 pub use sources::SourceOverride;
 pub use telemetry::{OtlpProtocol, TelemetryConfig, TracesConfig};
@@ -66,6 +68,9 @@ pub struct Config {
     /// Traces and metrics.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
+    /// Shared state for several replicas.
+    #[serde(default)]
+    pub redis: RedisConfig,
 }
 
 /// `[graphql]`: what the `/graphql` endpoint offers.

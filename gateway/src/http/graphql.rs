@@ -70,6 +70,8 @@ impl Current {
 pub struct GraphqlState {
     pub current: Current,
     pub metrics: Arc<Metrics>,
+    /// What a reload builds the next version with.
+    pub runtime: crate::Runtime,
 }
 
 /// True for a browser navigating to the page (it asks for HTML), not a GraphQL client.

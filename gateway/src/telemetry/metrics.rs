@@ -98,6 +98,8 @@ pub struct Metrics {
     auth_failures: Family<ReasonLabels, Counter>,
     in_flight: Gauge<i64, AtomicI64>,
     circuits: Family<SourceLabels, Gauge<i64, AtomicI64>>,
+    redis_up: Gauge<i64, AtomicI64>,
+    redis_outages: Counter,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -200,6 +202,18 @@ impl Metrics {
             "Each source's circuit: 0 closed, 1 open, 2 half-open",
             circuits.clone(),
         );
+        let redis_up = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "redis_up",
+            "1 while Redis answers (shared rate limits and cache in use), 0 while the gateway falls back",
+            redis_up.clone(),
+        );
+        let redis_outages = Counter::default();
+        registry.register(
+            "redis_outages",
+            "Times Redis stopped answering and the gateway switched to its failure policy",
+            redis_outages.clone(),
+        );
         let build = Family::<BuildLabels, Gauge<i64, AtomicI64>>::default();
         build
             .get_or_create(&BuildLabels {
@@ -224,6 +238,8 @@ impl Metrics {
             auth_failures,
             in_flight,
             circuits,
+            redis_up,
+            redis_outages,
             operation_names: Mutex::default(),
         }
     }
@@ -283,6 +299,14 @@ impl Metrics {
                 reason: reason.to_owned(),
             })
             .inc();
+    }
+
+    /// Redis answered (`true`) or stopped answering.
+    pub fn redis_up(&self, up: bool) {
+        self.redis_up.set(i64::from(up));
+        if !up {
+            self.redis_outages.inc();
+        }
     }
 
     /// Counts a request in flight until the guard drops.

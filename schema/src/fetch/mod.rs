@@ -6,6 +6,7 @@ pub mod loader;
 pub mod project;
 pub mod request;
 pub mod resilience;
+pub mod shared;
 
 use std::{
     collections::BTreeMap,
@@ -24,6 +25,7 @@ pub use request::PreparedRequest;
 use tracing::Instrument;
 
 use resilience::{CircuitState, Guard};
+use shared::SharedCache;
 
 use crate::{
     model::{SourceName, SourceSpec},
@@ -107,6 +109,8 @@ pub struct Fetcher {
     cache: Cache<PreparedRequest, Cached>,
     /// Set once by the host before serving; until then reports go nowhere.
     observer: Arc<OnceLock<Arc<dyn Observer>>>,
+    /// The second-level cache, when the host attaches one.
+    shared: OnceLock<Arc<dyn SharedCache>>,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -158,7 +162,13 @@ impl Fetcher {
             sources: clients,
             cache,
             observer,
+            shared: OnceLock::new(),
         })
+    }
+
+    /// Attaches a second-level cache; the first one stays.
+    pub fn share(&self, cache: Arc<dyn SharedCache>) {
+        let _ = self.shared.set(cache);
     }
 
     /// Attaches the observer; the first one stays.
@@ -241,10 +251,10 @@ impl Fetcher {
         }
         if request.max_age.is_some() {
             // The schema says this answer keeps: concurrent misses for the same key make
-            // one upstream call.
+            // one upstream call (or one look in the shared cache).
             return self
                 .cache
-                .try_get_with_by_ref(request, self.send(request, None, stats))
+                .try_get_with_by_ref(request, self.send_shared(request, stats))
                 .await
                 .map(|cached| cached.body)
                 .map_err(|error| error.as_ref().clone());
@@ -257,6 +267,45 @@ impl Fetcher {
             self.cache.insert(request.clone(), fetched.clone()).await;
         }
         Ok(fetched.body)
+    }
+
+    /// A cacheable call: from the shared cache when it holds the answer, else from the
+    /// service, the answer then shared.
+    async fn send_shared(
+        &self,
+        request: &PreparedRequest,
+        stats: &RequestStats,
+    ) -> Result<Cached, FetchError> {
+        let Some(shared) = self.shared.get() else {
+            return self.send(request, None, stats).await;
+        };
+        let key = shared::key(request);
+        if let Some((bytes, ttl)) = shared.get(&key).await
+            && let Ok(body) = serde_json::from_slice::<Value>(&bytes)
+        {
+            let stale_for = self
+                .sources
+                .get(&request.source)
+                .map_or(Duration::ZERO, |c| c.spec.policy.stale_if_error);
+            return Ok(Cached {
+                bytes: u32::try_from(heap_bytes(&body) + request.path_and_query.len() + 128)
+                    .unwrap_or(u32::MAX),
+                body: Arc::new(body),
+                ttl,
+                stale_for,
+                fresh_until: Instant::now() + ttl,
+            });
+        }
+        let fetched = self.send(request, None, stats).await?;
+        if !fetched.ttl.is_zero()
+            && let Ok(bytes) = serde_json::to_vec(&*fetched.body)
+        {
+            // Written in the background: the caller does not wait for Redis.
+            let shared = shared.clone();
+            let ttl = fetched.ttl;
+            tokio::spawn(async move { shared.put(key, bytes, ttl).await });
+        }
+        Ok(fetched)
     }
 
     /// A call to the service through its guards: the concurrency limit, the circuit

@@ -18,4 +18,5 @@ mod security_auth;
 mod security_http;
 mod security_ratelimit;
 mod security_requests;
+mod shared_redis;
 mod telemetry_metrics;
