@@ -28,6 +28,15 @@ pub enum Command {
     PrintSchema(ConfigArgs),
     /// Mint a development token signed with the configured HMAC secret.
     Token(TokenArgs),
+    /// Exit 0 when the gateway at `--url` answers its health check (for container health
+    /// checks, where there is no shell or curl).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    #[arg(long, default_value = "http://127.0.0.1:4000/health")]
+    pub url: String,
 }
 
 #[derive(Debug, Args)]

@@ -22,9 +22,8 @@ pub mod telemetry;
 
 use std::{path::Path, sync::Arc};
 
-use async_graphql::extensions::ExtensionFactory;
 pub use http::{RunningGateway, ServeError};
-use switchyard_schema::{Engine, EngineOptions, LoadError, SourceOverride};
+use switchyard_schema::{Engine, EngineOptions, LoadError, SourceOverride, extension::Admission};
 
 /// Why the gateway did not start.
 #[derive(Debug, thiserror::Error)]
@@ -70,9 +69,7 @@ pub fn engine_options(
     config: &config::Config,
     runtime: Option<&Runtime>,
 ) -> Result<EngineOptions, StartError> {
-    // Outermost first: the operation's spans and name cover the rate limit's check too.
-    let mut extensions: Vec<Arc<dyn ExtensionFactory>> =
-        vec![Arc::new(telemetry::operation::OperationExtension)];
+    let mut admission: Option<Arc<dyn Admission>> = None;
     if let Some(mut limiter) = ratelimit::RateLimiter::from_config(&config.rate_limit)? {
         if let Some(redis) = runtime.and_then(|r| r.redis.clone()) {
             limiter = limiter.with_backend(shared::ratelimit::RedisRateLimits::new(
@@ -80,7 +77,7 @@ pub fn engine_options(
                 config.redis.on_failure,
             ));
         }
-        extensions.push(Arc::new(ratelimit::RateLimitExtension(Arc::new(limiter))));
+        admission = Some(Arc::new(limiter));
     }
     Ok(EngineOptions {
         sources: config
@@ -100,7 +97,7 @@ pub fn engine_options(
         cache_bytes: config.cache.max_bytes,
         introspection: config.graphql.introspection,
         limits: config.limits.query_limits(),
-        extensions,
+        admission,
     })
 }
 

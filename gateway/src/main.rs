@@ -119,6 +119,22 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", mint(&auth, &request)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Healthcheck(args) => {
+            let healthy = reqwest::Client::new()
+                .get(&args.url)
+                .timeout(std::time::Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success());
+            if !healthy {
+                eprintln!("unhealthy: {} did not answer 2xx", args.url);
+            }
+            Ok(if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::PrintSchema(args) => {
             let config = load_config(&args)?;
             let engine = switchyard::load_engine(&config)?;

@@ -11,18 +11,18 @@ use std::{
 
 use async_graphql::{
     dynamic::{Enum, Field, InputObject, InputValue, Object, Scalar, Schema, TypeRef},
-    extensions::ExtensionFactory,
     parser::types::{BaseType, Type},
 };
 
 use crate::{
     caller::Caller,
     error::{LoadError, SchemaErrors},
+    extension::{Admission, EngineExtension},
     fetch::Fetcher,
-    limits::{Limiter, QueryLimits, QueryLimitsExtension},
+    limits::{Limiter, QueryLimits},
     model::{ArgSpec, EntitySpec, Graph, ObjectSpec, Resolution, named_type},
     observe::{Observer, RequestStats},
-    resolve::{self, FieldPlan, Plans, RequestData, nulls::NullPropagation},
+    resolve::{self, FieldPlan, Plans, RequestData},
     sdl,
     template::VarRoot,
 };
@@ -44,9 +44,8 @@ pub struct EngineOptions {
     pub cache_bytes: u64,
     pub introspection: bool,
     pub limits: QueryLimits,
-    /// Extensions of the caller's (the gateway's rate limiter), outermost first; they
-    /// wrap the engine's own (query limits, null propagation).
-    pub extensions: Vec<Arc<dyn ExtensionFactory>>,
+    /// The host's admission check (the gateway's rate limiter), asked once per operation.
+    pub admission: Option<Arc<dyn Admission>>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -56,7 +55,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("cache_bytes", &self.cache_bytes)
             .field("introspection", &self.introspection)
             .field("limits", &self.limits)
-            .field("extensions", &self.extensions.len())
+            .field("admission", &self.admission.is_some())
             .finish()
     }
 }
@@ -68,17 +67,8 @@ impl Default for EngineOptions {
             cache_bytes: 64 * 1024 * 1024,
             introspection: true,
             limits: QueryLimits::default(),
-            extensions: Vec::new(),
+            admission: None,
         }
-    }
-}
-
-/// An extension factory shared with the caller, as the schema builder takes them by value.
-struct SharedExtension(Arc<dyn ExtensionFactory>);
-
-impl ExtensionFactory for SharedExtension {
-    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
-        self.0.create()
     }
 }
 
@@ -245,12 +235,11 @@ impl Engine {
             }
             builder = builder.register(built);
         }
-        for extension in &options.extensions {
-            builder = builder.extension(SharedExtension(extension.clone()));
-        }
-        let limiter = Limiter::new(options.limits.clone(), &graph);
-        builder = builder.extension(QueryLimitsExtension(Arc::new(limiter)));
-        builder = builder.extension(NullPropagation);
+        // One extension only: async-graphql runs every extension for every field.
+        builder = builder.extension(EngineExtension {
+            limiter: Arc::new(Limiter::new(options.limits.clone(), &graph)),
+            admission: options.admission.clone(),
+        });
         if !options.introspection {
             builder = builder.disable_introspection().disable_suggestions();
         }

@@ -12,6 +12,7 @@
 pub mod build;
 pub mod caller;
 pub mod error;
+pub mod extension;
 pub mod fetch;
 pub mod limits;
 pub mod model;

@@ -53,16 +53,67 @@ pub struct Unobserved;
 
 impl Observer for Unobserved {}
 
-/// What one GraphQL request cost upstream, for its access log line, and which sources'
-/// answers were served stale.
+/// A GraphQL operation, as logs and metrics name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub name: Option<String>,
+    /// `query`, `mutation` or `subscription`.
+    pub kind: &'static str,
+}
+
+/// What one GraphQL request was and cost upstream, for its access log line and metrics,
+/// and which answers stood in for failing services.
 #[derive(Debug, Default)]
 pub struct RequestStats {
+    /// The parsed document's operations, then the one that ran.
+    operations: Mutex<Vec<Operation>>,
+    operation: Mutex<Option<Operation>>,
     upstream_calls: AtomicU32,
     stale: Mutex<BTreeSet<String>>,
     fallbacks: Mutex<BTreeSet<String>>,
 }
 
 impl RequestStats {
+    /// The operation that ran (for a batch, the last one), once known.
+    pub fn operation(&self) -> Option<Operation> {
+        self.operation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_operations(&self, operations: Vec<Operation>) {
+        *self
+            .operations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = operations;
+    }
+
+    /// The operation `name` selects (without a name, the document's only one), now the
+    /// request's.
+    pub(crate) fn choose_operation(&self, name: Option<&str>) -> Option<Operation> {
+        let operations = self
+            .operations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let chosen = match name {
+            Some(name) => operations
+                .iter()
+                .find(|op| op.name.as_deref() == Some(name))
+                .cloned(),
+            None if operations.len() == 1 => operations.first().cloned(),
+            None => None,
+        };
+        drop(operations);
+        if chosen.is_some() {
+            *self
+                .operation
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = chosen.clone();
+        }
+        chosen
+    }
+
     pub fn upstream_calls(&self) -> u32 {
         self.upstream_calls.load(Ordering::Relaxed)
     }

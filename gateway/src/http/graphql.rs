@@ -16,7 +16,10 @@ use axum::{
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use switchyard_schema::{Engine, observe::RequestStats};
+use switchyard_schema::{
+    Engine,
+    observe::{Operation, RequestStats},
+};
 use tracing::Instrument;
 
 use super::{
@@ -27,12 +30,7 @@ use super::{
 use crate::{
     auth::Authenticator,
     ratelimit::{Decision, RateLimitSlot},
-    telemetry::{
-        Metrics,
-        metrics::RequestLabels,
-        operation::{Operation, OperationSlot},
-        otel,
-    },
+    telemetry::{Metrics, metrics::RequestLabels, otel},
 };
 
 /// What a request is served with; a reload replaces it as a whole.
@@ -202,9 +200,8 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
         .map(|sub| format!("sub:{sub}"))
         .unwrap_or_else(anonymous_client);
     let limits = Arc::new(RateLimitSlot::default());
-    let operation = Arc::new(OperationSlot::default());
     let stats = Arc::new(RequestStats::default());
-    let batch = batch.data(limits.clone()).data(operation.clone());
+    let batch = batch.data(limits.clone());
     let mut answer = version
         .engine
         .execute_batch(batch, caller, stats.clone())
@@ -235,7 +232,7 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
         started,
         Served {
             status: response.status(),
-            operation: operation.operation(),
+            operation: stats.operation(),
             outcome,
             codes,
             client,
@@ -258,6 +255,9 @@ fn finish(state: &GraphqlState, id: &str, started: Instant, served: Served) {
         outcome: served.outcome.to_owned(),
     };
     state.metrics.request(&labels, elapsed);
+    if !tracing::enabled!(target: "switchyard::access", tracing::Level::INFO) {
+        return;
+    }
     let codes: Vec<&str> = served.codes.iter().map(String::as_str).collect();
     tracing::info!(
         target: "switchyard::access",

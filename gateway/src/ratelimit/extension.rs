@@ -1,14 +1,10 @@
-//! The rate limit as a GraphQL extension: before parsing when every request counts one,
-//! after it when requests are weighed by their query's cost.
+//! The rate limit as the engine's admission check: before parsing when every request
+//! counts one, after it when requests are weighed by their query's cost.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::{
-    ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::ExecutableDocument,
-};
-use switchyard_schema::resolve::RequestData;
+use async_graphql::{ServerError, extensions::ExtensionContext};
+use switchyard_schema::{extension::Admission, resolve::RequestData};
 
 use super::{Decision, RateLimiter};
 
@@ -61,52 +57,31 @@ fn refused(decision: &Decision) -> ServerError {
     error
 }
 
-pub struct RateLimitExtension(pub Arc<RateLimiter>);
-
-impl ExtensionFactory for RateLimitExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Check(self.0.clone()))
-    }
-}
-
-struct Check(Arc<RateLimiter>);
-
+/// The engine asks the rate limiter once per operation: before parsing when every
+/// request counts one, after it (with the cost) when requests are weighed.
 #[async_graphql::async_trait::async_trait]
-impl Extension for Check {
-    async fn parse_query(
+impl Admission for RateLimiter {
+    fn weighs_cost(&self) -> bool {
+        RateLimiter::weighs_cost(self)
+    }
+
+    async fn admit(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let Some(data) = ctx.data_opt::<RequestData>() else {
-            return next.run(ctx, query, variables).await;
-        };
-        let limiter = &self.0;
+        data: &RequestData,
+        cost: Option<u64>,
+    ) -> Result<(), ServerError> {
         let caller = &data.caller;
-        let client = limiter.client(caller.claims.as_ref(), &caller.headers, caller.peer);
-        let record = |decision: Decision| {
-            if let Some(slot) = ctx.data_opt::<Arc<RateLimitSlot>>() {
-                slot.record(decision, &client.class);
-            }
-        };
-        if !limiter.weighs_cost() {
-            let decision = limiter.check(&client, std::num::NonZeroU32::MIN).await;
-            record(decision);
-            if !decision.allowed {
-                return Err(refused(&decision));
-            }
-            return next.run(ctx, query, variables).await;
+        let client = self.client(caller.claims.as_ref(), &caller.headers, caller.peer);
+        let weight = cost.map_or(std::num::NonZeroU32::MIN, |cost| self.weight(cost));
+        let decision = self.check(&client, weight).await;
+        if let Some(slot) = ctx.data_opt::<Arc<RateLimitSlot>>() {
+            slot.record(decision, &client.class);
         }
-        let parsed = next.run(ctx, query, variables).await;
-        // A document refused by the query limits still counts as one request.
-        let cost = if parsed.is_ok() { data.cost.get() } else { 0 };
-        let decision = limiter.check(&client, limiter.weight(cost)).await;
-        record(decision);
-        if !decision.allowed {
-            return Err(refused(&decision));
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(refused(&decision))
         }
-        parsed
     }
 }

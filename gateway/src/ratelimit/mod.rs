@@ -3,7 +3,7 @@
 //! ceiling. Counters live behind [`RateLimitBackend`]: in-process GCRA here, shared ones
 //! (Redis) can plug in.
 //!
-//! The check runs in a GraphQL extension (so a request can be weighed by its query's
+//! The engine asks it once per operation (so a request can be weighed by its query's
 //! cost); the HTTP handler turns its decision into `RateLimit-*` headers and a 429.
 
 mod client;
@@ -15,7 +15,7 @@ use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
 use axum::http::HeaderName;
 
 pub use client::Client;
-pub use extension::{RateLimitExtension, RateLimitSlot};
+pub use extension::RateLimitSlot;
 pub use local::LocalBackend;
 
 use crate::config::{QuotaConfig, RateLimitConfig};

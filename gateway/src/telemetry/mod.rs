@@ -5,7 +5,6 @@
 //! - [`metrics`]: Prometheus counters and histograms at `/metrics`.
 
 pub mod metrics;
-pub mod operation;
 pub mod otel;
 
 use std::sync::Arc;

@@ -1,20 +1,13 @@
-//! Query limits: a GraphQL extension that refuses documents too large, too deep, too
-//! costly or too wide before they are validated or run, so an attack query costs a scan
+//! Query limits: documents too large, too deep, too costly or too wide are refused before
+//! they are validated or run (by the engine's extension, [`crate::extension`]), so an attack query costs a scan
 //! and a parse, and no service call. Each rule has its own error code.
 
 mod analyze;
 mod tokens;
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
-};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use async_graphql::{
-    ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::ExecutableDocument,
-};
+use async_graphql::{ServerError, Variables, parser::types::ExecutableDocument};
 
 pub use analyze::{Shapes, Summary, analyze};
 pub use tokens::count_tokens;
@@ -207,38 +200,9 @@ impl QueryCost {
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
-}
 
-/// The extension that applies a [`Limiter`] to every request.
-pub struct QueryLimitsExtension(pub Arc<Limiter>);
-
-impl ExtensionFactory for QueryLimitsExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Check(self.0.clone()))
-    }
-}
-
-struct Check(Arc<Limiter>);
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Check {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        self.0.check_text(query).map_err(Violation::into_error)?;
-        let document = next.run(ctx, query, variables).await?;
-        let cost = self
-            .0
-            .check_document(&document, variables)
-            .map_err(Violation::into_error)?;
-        if let Some(data) = ctx.data_opt::<crate::resolve::RequestData>() {
-            data.cost.0.store(cost, Ordering::Relaxed);
-        }
-        Ok(document)
+    pub(crate) fn set(&self, cost: u64) {
+        self.0.store(cost, Ordering::Relaxed);
     }
 }
 

@@ -2,26 +2,25 @@
 //! its path, and the null of a non-null field propagates to the nearest nullable parent.
 //!
 //! async-graphql 7's dynamic executor drops a failed field from its object without a path
-//! and without propagating. This extension wraps every field's resolution instead: a field
+//! and without propagating. The engine's extension ([`crate::extension`]) wraps every
+//! field's resolution with [`resolve`] instead: a field
 //! whose resolver failed becomes null (its error recorded with its path), and a field whose
 //! non-null child failed becomes null in turn. It works bottom-up: children finish before
 //! the field that holds them.
 
 use std::sync::{
-    Arc, Mutex, MutexGuard,
+    Mutex, MutexGuard,
     atomic::{AtomicBool, Ordering},
 };
 
 use async_graphql::{
     PathSegment, QueryPathNode, QueryPathSegment, Response, ServerError, ServerResult, Value,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
-    },
+    extensions::{ExtensionContext, NextResolve, ResolveInfo},
 };
 
 /// The errors and failed non-null paths of one request.
 #[derive(Debug, Default)]
-struct FieldFailures {
+pub(crate) struct FieldFailures {
     any: AtomicBool,
     /// Paths of non-null fields (or list items) whose value is missing.
     failed: Mutex<Vec<Vec<PathSegment>>>,
@@ -94,47 +93,25 @@ fn shape(return_type: &str) -> (bool, bool, bool) {
     (nullable, list, item_nullable)
 }
 
-pub struct NullPropagation;
-
-impl ExtensionFactory for NullPropagation {
-    /// One per request: it holds the request's failures.
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(NullPropagationExtension {
-            failures: FieldFailures::default(),
-        })
+/// Adds the recorded errors to the response, and nulls its data when a non-null root
+/// field failed.
+pub(crate) fn finish(failures: &FieldFailures, response: &mut Response) {
+    let (errors, root_failed) = failures.finish();
+    if root_failed {
+        response.data = Value::Null;
     }
+    response.errors.extend(errors);
 }
 
-struct NullPropagationExtension {
-    failures: FieldFailures,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for NullPropagationExtension {
-    /// Adds the recorded errors to the response, and nulls its data when a non-null root
-    /// field failed.
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        let (errors, root_failed) = self.failures.finish();
-        if root_failed {
-            response.data = Value::Null;
-        }
-        response.errors.extend(errors);
-        response
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let failures = &self.failures;
+/// Resolves one field, recording its failure instead of failing the whole request, and
+/// nulling the children that failed below it.
+pub(crate) async fn resolve(
+    failures: &FieldFailures,
+    ctx: &ExtensionContext<'_>,
+    info: ResolveInfo<'_>,
+    next: NextResolve<'_>,
+) -> ServerResult<Option<Value>> {
+    {
         // The field's shape and path are worked out only when something failed: for every
         // field they cost string parsing and an allocation per ancestor.
         let node = info.path_node;

@@ -1,5 +1,6 @@
 //! End-to-end tests over real HTTP on loopback, one module per feature.
 
+mod deploy_compose;
 mod engine_cache;
 mod engine_dashboard;
 mod engine_failures;
