@@ -77,12 +77,6 @@ pub async fn start(listen: SocketAddr, seed: u64) -> Result<Demo, DemoError> {
             },
         );
     }
-    let gateway = crate::start_from_sdl(&config, Path::new("shop.graphql (built in)"), SHOP_SCHEMA)
-        .await
-        .map_err(|error| match error {
-            crate::StartError::Schema(error) => DemoError::Schema(error),
-            other => DemoError::Gateway(other),
-        })?;
     let token = mint(
         &config.auth,
         &TokenRequest {
@@ -92,6 +86,14 @@ pub async fn start(listen: SocketAddr, seed: u64) -> Result<Demo, DemoError> {
             claims: Default::default(),
         },
     )?;
+    // GraphiQL opens with this token in its headers editor.
+    config.graphql.demo_token = Some(token.clone());
+    let gateway = crate::start_from_sdl(&config, Path::new("shop.graphql (built in)"), SHOP_SCHEMA)
+        .await
+        .map_err(|error| match error {
+            crate::StartError::Schema(error) => DemoError::Schema(error),
+            other => DemoError::Gateway(other),
+        })?;
     Ok(Demo {
         services,
         gateway,

@@ -191,6 +191,7 @@ fn version(
             csrf_prevention: config.graphql.csrf_prevention,
         }),
         graphiql: config.graphql.graphiql,
+        demo_token: config.graphql.demo_token.clone(),
     }
 }
 

@@ -88,6 +88,10 @@ pub struct GraphqlConfig {
     /// `x-graphql-preflight` (or `apollo-require-preflight`) header.
     #[serde(default = "default_true")]
     pub csrf_prevention: bool,
+    /// A token put in GraphiQL's headers editor; set by `switchyard demo`, never read
+    /// from a config file.
+    #[serde(skip)]
+    pub demo_token: Option<String>,
 }
 
 impl Default for GraphqlConfig {
@@ -96,6 +100,7 @@ impl Default for GraphqlConfig {
             introspection: true,
             graphiql: true,
             csrf_prevention: true,
+            demo_token: None,
         }
     }
 }

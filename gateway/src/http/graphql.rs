@@ -39,6 +39,8 @@ pub struct Version {
     pub auth: Arc<Authenticator>,
     pub rules: Arc<RequestRules>,
     pub graphiql: bool,
+    /// Put in GraphiQL's headers editor (`switchyard demo` only).
+    pub demo_token: Option<String>,
 }
 
 /// The version serving new requests. Each request holds the version it started with, so a
@@ -99,7 +101,7 @@ fn request_id(headers: &HeaderMap) -> String {
 pub async fn graphql(State(state): State<GraphqlState>, request: Request) -> Response {
     let version = state.current.get();
     if request.method() == Method::GET && wants_html(request.headers()) && version.graphiql {
-        return graphiql::page();
+        return graphiql::page(version.demo_token.as_deref());
     }
     let id = request_id(request.headers());
     let span = tracing::info_span!(

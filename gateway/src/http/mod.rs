@@ -63,6 +63,8 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .route("/graphiql.js", get(graphiql::script))
+        .route("/graphiql.css", get(graphiql::style))
+        .route("/graphiql-page.css", get(graphiql::page_style))
         .route("/health", get(health::health))
         .route(
             "/ready",

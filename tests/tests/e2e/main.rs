@@ -8,6 +8,7 @@ mod engine_http;
 mod engine_joins;
 mod engine_templates;
 mod gateway_lifecycle;
+mod graphiql_browser;
 mod mock_control;
 mod mock_notifications;
 mod mock_openapi;
