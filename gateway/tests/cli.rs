@@ -181,3 +181,22 @@ fn check_reports_a_bad_security_setting() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn healthcheck_fails_when_nothing_answers() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let output = switchyard()
+        .args([
+            "healthcheck",
+            "--url",
+            &format!("http://127.0.0.1:{port}/health"),
+        ])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unhealthy"));
+}

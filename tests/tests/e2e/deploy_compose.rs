@@ -145,3 +145,51 @@ fn the_compose_file_agrees_with_the_repository_and_the_gateway_config() {
     switchyard::engine_from_sdl(&config, std::path::Path::new("shop.graphql"), &shop)
         .expect("the compose gateway builds the shop schema");
 }
+
+/// The Dockerfile's build stage builds packages of this workspace, its runtime stage
+/// copies the binaries they make and files that exist, and its health check and command
+/// are ones the binary has. (CI has no container engine to build it.)
+#[test]
+fn the_dockerfile_builds_what_the_workspace_has() {
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).expect("a Dockerfile");
+    let build = dockerfile
+        .lines()
+        .find(|l| l.contains("cargo build"))
+        .expect("a cargo build");
+    for package in ["switchyard", "switchyard-mock"] {
+        assert!(build.contains(&format!("-p {package}")), "{build}");
+    }
+    assert!(
+        build.contains("--locked") && build.contains("--release"),
+        "{build}"
+    );
+    for (manifest, binary) in [
+        ("gateway/Cargo.toml", "switchyard"),
+        ("services-mock/Cargo.toml", "switchyard-mock"),
+    ] {
+        let text = std::fs::read_to_string(root().join(manifest)).expect("a manifest");
+        assert!(
+            text.contains(&format!("name = \"{binary}\"")),
+            "{manifest} makes the {binary} binary the image copies"
+        );
+        assert!(
+            dockerfile.contains(&format!("target/release/{binary}")),
+            "{binary} is copied"
+        );
+    }
+    for line in dockerfile
+        .lines()
+        .filter(|l| l.starts_with("COPY ") && !l.contains("--from"))
+    {
+        let source = line.split_whitespace().nth(1).expect("a source");
+        assert!(root().join(source).exists(), "COPY {source}: missing");
+    }
+    assert!(dockerfile.contains(r#"CMD ["switchyard", "healthcheck"]"#));
+    assert!(dockerfile.contains("/etc/switchyard/switchyard.toml"));
+    // The subcommand exists (gateway/tests/cli.rs runs the binary itself).
+    let cli = std::fs::read_to_string(root().join("gateway/src/cli.rs")).expect("the CLI");
+    assert!(
+        cli.contains("Healthcheck(HealthcheckArgs)"),
+        "`switchyard healthcheck` exists"
+    );
+}
