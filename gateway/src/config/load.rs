@@ -89,3 +89,64 @@ mod tests {
         assert!(error.to_string().contains("shutdown_timeout"), "{error}");
     }
 }
+
+#[cfg(test)]
+mod reference {
+    use super::*;
+
+    /// Every key of the config tree, dotted (`server.listen`), from its defaults. Maps with
+    /// user-chosen keys (`sources`, `forward_claims`, `scopes`) stand for their entries.
+    fn keys(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        if let serde_json::Value::Object(fields) = value {
+            for (key, child) in fields {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                let user_keyed = matches!(key.as_str(), "sources" | "forward_claims" | "scopes");
+                if child.is_object() && !user_keyed {
+                    keys(&path, child, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+    }
+
+    /// docs/configuration.md documents every key the config accepts, so the reference
+    /// cannot drift from the types: a new key fails this test until it is documented.
+    #[test]
+    fn every_key_is_in_the_reference() {
+        let doc = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md"),
+        )
+        .expect("docs/configuration.md");
+        let tree = serde_json::to_value(Config::default()).expect("serialisable");
+        let mut all = Vec::new();
+        keys("", &tree, &mut all);
+        assert!(all.len() > 50, "{all:?}");
+        let missing: Vec<&String> = all
+            .iter()
+            .filter(|path| {
+                let mut parts: Vec<&str> = path.split('.').collect();
+                let key = parts.pop().unwrap_or_default();
+                let section = parts.first().copied().unwrap_or(key);
+                let nested = parts.get(1).map(|p| format!("`{p}.{key}`"));
+                let has_section = doc.contains(&format!("`[{section}]`"))
+                    || doc.contains(&format!("`[{section}."));
+                // A key is documented by its name in backticks, as `parent.key`, as a
+                // table (`[[auth.issuers]]`, `[sources.<name>]`), as a map (`scopes.<scope>`)
+                // or inside an inline-table example (`per = "1m"`).
+                let has_key = doc.contains(&format!("`{key}`"))
+                    || nested.is_some_and(|n| doc.contains(&n))
+                    || doc.contains(&format!("[{section}.{key}]"))
+                    || doc.contains(&format!("`[{key}."))
+                    || doc.contains(&format!("`{key}.<"))
+                    || doc.contains(&format!("{key} = "));
+                !(has_section && has_key)
+            })
+            .collect();
+        assert!(missing.is_empty(), "undocumented config keys: {missing:?}");
+    }
+}
