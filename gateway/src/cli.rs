@@ -92,4 +92,8 @@ pub struct DemoArgs {
     /// Seed of the demo data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Export traces over OTLP/HTTP to this collector, e.g. `http://127.0.0.1:4318` (a
+    /// Jaeger all-in-one).
+    #[arg(long)]
+    pub otlp: Option<String>,
 }

@@ -73,14 +73,16 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         #[cfg(feature = "demo")]
         Command::Demo(args) => {
-            let _telemetry = switchyard::telemetry::init(
-                &config::LogConfig::default(),
-                &config::TelemetryConfig::default(),
-            )?;
+            let mut telemetry_config = config::TelemetryConfig::default();
+            telemetry_config.traces.endpoint = args.otlp.clone();
+            let telemetry =
+                switchyard::telemetry::init(&config::LogConfig::default(), &telemetry_config)?;
             let demo = switchyard::demo::start(args.listen, args.seed).await?;
             println!("{}", demo.banner());
             wait_for_signal().await;
-            demo.stop().await.context("stopping")?;
+            let stopped = demo.stop().await.context("stopping");
+            let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+            stopped?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => {
