@@ -256,6 +256,24 @@ impl Stack {
             .await
     }
 
+    /// GETs `path` of the gateway (`/ready`, `/metrics`) as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.client
+            .get(format!("{}{path}", self.gateway.url()))
+            .send()
+            .await
+            .expect("the gateway answers")
+            .text()
+            .await
+            .expect("a body")
+    }
+
+    /// GETs `path` of the gateway as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let text = self.get_text(path).await;
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON from {path}: {text}"))
+    }
+
     /// Requests per service since the last reset, in [`ServiceKind::ALL`] order.
     pub async fn upstream_counts(&self) -> [u64; 4] {
         let mut counts = [0; 4];

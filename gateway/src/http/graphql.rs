@@ -135,6 +135,20 @@ struct Served {
     upstream_calls: u32,
 }
 
+impl Served {
+    /// A request refused before it reached the engine.
+    fn refused(response: &Response, outcome: &'static str, code: &str, client: String) -> Served {
+        Served {
+            status: response.status(),
+            operation: None,
+            outcome,
+            codes: BTreeSet::from([code.to_owned()]),
+            client,
+            upstream_calls: 0,
+        }
+    }
+}
+
 async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &str) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
@@ -156,19 +170,9 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
         Err(rejection) => {
             state.metrics.limit_rejected(rejection.code());
             let response = rejection.clone().into_response();
-            finish(
-                state,
-                id,
-                started,
-                Served {
-                    status: response.status(),
-                    operation: None,
-                    outcome: "rejected",
-                    codes: BTreeSet::from([rejection.code().to_owned()]),
-                    client: anonymous_client(),
-                    upstream_calls: 0,
-                },
-            );
+            let refused =
+                Served::refused(&response, "rejected", rejection.code(), anonymous_client());
+            finish(state, id, started, refused);
             return response;
         }
     };
@@ -177,19 +181,13 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
         Err(error) => {
             state.metrics.auth_failed(error.reason());
             let response = unauthorized(&error);
-            finish(
-                state,
-                id,
-                started,
-                Served {
-                    status: response.status(),
-                    operation: None,
-                    outcome: "unauthenticated",
-                    codes: BTreeSet::from(["UNAUTHENTICATED".to_owned()]),
-                    client: anonymous_client(),
-                    upstream_calls: 0,
-                },
+            let refused = Served::refused(
+                &response,
+                "unauthenticated",
+                "UNAUTHENTICATED",
+                anonymous_client(),
             );
+            finish(state, id, started, refused);
             return response;
         }
     };

@@ -77,15 +77,7 @@ async fn flaky_service_retries_stay_within_the_budget() {
     // retries stay within the budget: 20 % of the calls plus a reserve of 10 a second
     // over its 10 s window (renewed as the window slides).
     let attempts = stack.services.total_requests(ServiceKind::Orders).await as f64;
-    let metrics = stack
-        .client
-        .get(format!("{}/metrics", stack.gateway.url()))
-        .send()
-        .await
-        .expect("answers")
-        .text()
-        .await
-        .expect("text");
+    let metrics = stack.get_text("/metrics").await;
     let retries: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("switchyard_upstream_retries_total{source=\"orders\"} "))
@@ -147,26 +139,10 @@ async fn the_breaker_opens_half_opens_and_closes() {
         3,
         "an open circuit calls nobody"
     );
-    let ready: Value = stack
-        .client
-        .get(format!("{}/ready", stack.gateway.url()))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let ready = stack.get_json("/ready").await;
     assert_eq!(ready["sources"]["payments"]["circuit"], "open", "{ready}");
     assert_eq!(ready["sources"]["orders"]["circuit"], "closed", "{ready}");
-    let metrics = stack
-        .client
-        .get(format!("{}/metrics", stack.gateway.url()))
-        .send()
-        .await
-        .expect("answers")
-        .text()
-        .await
-        .expect("text");
+    let metrics = stack.get_text("/metrics").await;
     assert!(
         metrics.contains("switchyard_circuit_state{source=\"payments\"} 1"),
         "{metrics}"
@@ -185,15 +161,7 @@ async fn the_breaker_opens_half_opens_and_closes() {
         stack.services.total_requests(ServiceKind::Payments).await,
         4
     );
-    let ready: Value = stack
-        .client
-        .get(format!("{}/ready", stack.gateway.url()))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let ready = stack.get_json("/ready").await;
     assert_eq!(ready["sources"]["payments"]["circuit"], "closed", "{ready}");
 }
 
