@@ -52,7 +52,7 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(config: &config::Config) -> Result<Runtime, StartError> {
-        let metrics = Arc::new(telemetry::Metrics::new());
+        let metrics = Arc::new(telemetry::Metrics::new(config.redis.url.is_some()));
         let redis = config
             .redis
             .url

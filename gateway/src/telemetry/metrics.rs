@@ -98,6 +98,7 @@ pub struct Metrics {
     auth_failures: Family<ReasonLabels, Counter>,
     in_flight: Gauge<i64, AtomicI64>,
     circuits: Family<SourceLabels, Gauge<i64, AtomicI64>>,
+    /// Registered only when a Redis is configured: a 0 would read as an outage.
     redis_up: Gauge<i64, AtomicI64>,
     redis_outages: Counter,
     operation_names: Mutex<HashSet<String>>,
@@ -105,12 +106,13 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Metrics::new()
+        Metrics::new(false)
     }
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
+    /// The gateway's metrics; `redis` adds the Redis ones.
+    pub fn new(redis: bool) -> Metrics {
         let mut registry = Registry::with_prefix("switchyard");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -203,17 +205,19 @@ impl Metrics {
             circuits.clone(),
         );
         let redis_up = Gauge::<i64, AtomicI64>::default();
-        registry.register(
-            "redis_up",
-            "1 while Redis answers (shared rate limits and cache in use), 0 while the gateway falls back",
-            redis_up.clone(),
-        );
         let redis_outages = Counter::default();
-        registry.register(
-            "redis_outages",
-            "Times Redis stopped answering and the gateway switched to its failure policy",
-            redis_outages.clone(),
-        );
+        if redis {
+            registry.register(
+                "redis_up",
+                "1 while Redis answers (shared rate limits and cache in use), 0 while the gateway falls back",
+                redis_up.clone(),
+            );
+            registry.register(
+                "redis_outages",
+                "Times Redis stopped answering and the gateway switched to its failure policy",
+                redis_outages.clone(),
+            );
+        }
         let build = Family::<BuildLabels, Gauge<i64, AtomicI64>>::default();
         build
             .get_or_create(&BuildLabels {
