@@ -98,6 +98,7 @@ pub fn engine_options(
         introspection: config.graphql.introspection,
         limits: config.limits.query_limits(),
         admission,
+        dedup: config.graphql.dedup,
     })
 }
 

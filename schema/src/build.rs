@@ -16,6 +16,7 @@ use async_graphql::{
 
 use crate::{
     caller::Caller,
+    dedup::InFlight,
     error::{LoadError, SchemaErrors},
     extension::{Admission, EngineExtension},
     fetch::Fetcher,
@@ -46,6 +47,8 @@ pub struct EngineOptions {
     pub limits: QueryLimits,
     /// The host's admission check (the gateway's rate limiter), asked once per operation.
     pub admission: Option<Arc<dyn Admission>>,
+    /// Identical queries of one caller scope arriving while one executes share its answer.
+    pub dedup: bool,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -56,6 +59,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("introspection", &self.introspection)
             .field("limits", &self.limits)
             .field("admission", &self.admission.is_some())
+            .field("dedup", &self.dedup)
             .finish()
     }
 }
@@ -68,6 +72,7 @@ impl Default for EngineOptions {
             introspection: true,
             limits: QueryLimits::default(),
             admission: None,
+            dedup: true,
         }
     }
 }
@@ -239,6 +244,7 @@ impl Engine {
         builder = builder.extension(EngineExtension {
             limiter: Arc::new(Limiter::new(options.limits.clone(), &graph)),
             admission: options.admission.clone(),
+            in_flight: options.dedup.then(|| Arc::new(InFlight::default())),
         });
         if !options.introspection {
             builder = builder.disable_introspection().disable_suggestions();

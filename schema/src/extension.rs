@@ -9,7 +9,7 @@
 //! - execute: a span named after the operation, and the errors of failed fields;
 //! - resolve: null propagation ([`crate::resolve::nulls`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::{
     Response, ServerError, ServerResult, ValidationResult, Value, Variables,
@@ -22,6 +22,7 @@ use async_graphql::{
 use tracing::Instrument;
 
 use crate::{
+    dedup::{InFlight, OperationKey, Turn, copy},
     limits::{Limiter, Violation},
     observe::Operation,
     resolve::{
@@ -49,6 +50,8 @@ pub trait Admission: Send + Sync {
 pub struct EngineExtension {
     pub limiter: Arc<Limiter>,
     pub admission: Option<Arc<dyn Admission>>,
+    /// Identical queries executing now, when deduplication is on.
+    pub in_flight: Option<Arc<InFlight>>,
 }
 
 impl ExtensionFactory for EngineExtension {
@@ -56,6 +59,8 @@ impl ExtensionFactory for EngineExtension {
         Arc::new(PerRequest {
             limiter: self.limiter.clone(),
             admission: self.admission.clone(),
+            in_flight: self.in_flight.clone(),
+            text: Mutex::new(None),
             failures: FieldFailures::default(),
         })
     }
@@ -64,6 +69,9 @@ impl ExtensionFactory for EngineExtension {
 struct PerRequest {
     limiter: Arc<Limiter>,
     admission: Option<Arc<dyn Admission>>,
+    in_flight: Option<Arc<InFlight>>,
+    /// The query text and variables, kept from parsing for the deduplication key.
+    text: Mutex<Option<(String, String)>>,
     failures: FieldFailures,
 }
 
@@ -113,6 +121,11 @@ impl Extension for PerRequest {
             admission.admit(ctx, data, Some(cost)).await?;
         }
         let (document, cost) = checked?;
+        if self.in_flight.is_some() {
+            let variables = serde_json::to_string(variables).unwrap_or_default();
+            *self.text.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some((query.to_owned(), variables));
+        }
         if let Some(data) = data {
             data.cost.set(cost);
             let operations: Vec<Operation> = document
@@ -143,9 +156,8 @@ impl Extension for PerRequest {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        let operation = ctx
-            .data_opt::<RequestData>()
-            .and_then(|data| data.stats.choose_operation(operation_name));
+        let data = ctx.data_opt::<RequestData>();
+        let operation = data.and_then(|data| data.stats.choose_operation(operation_name));
         let (name, kind) = operation
             .map(|op| (op.name.unwrap_or_default(), op.kind))
             .unwrap_or_default();
@@ -155,8 +167,42 @@ impl Extension for PerRequest {
             graphql.operation.name = %name,
             graphql.operation.type = kind,
         );
+        // Only queries share: a mutation or subscription always runs on its own.
+        let key = match (&self.in_flight, data) {
+            (Some(_), Some(data)) if kind == "query" => self
+                .text
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+                .map(|(query, variables)| OperationKey {
+                    scope: Arc::from(data.caller.scope.as_str()),
+                    operation: operation_name.map(str::to_owned),
+                    query,
+                    variables,
+                }),
+            _ => None,
+        };
+        let leader = match (key, &self.in_flight) {
+            (Some(key), Some(in_flight)) => match in_flight.turn(key) {
+                Turn::Lead(leader) => Some(leader),
+                Turn::Wait(answer) => {
+                    if let Ok(answer) = answer.await {
+                        if let Some(data) = data {
+                            data.stats.shared_answer();
+                        }
+                        return copy(&answer);
+                    }
+                    // The execution waited on was dropped: run our own.
+                    None
+                }
+            },
+            _ => None,
+        };
         let mut response = next.run(ctx, operation_name).instrument(span).await;
         nulls::finish(&self.failures, &mut response);
+        if let Some(leader) = leader {
+            leader.finish(&response);
+        }
         response
     }
 

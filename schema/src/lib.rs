@@ -11,6 +11,7 @@
 
 pub mod build;
 pub mod caller;
+pub mod dedup;
 pub mod error;
 pub mod extension;
 pub mod fetch;

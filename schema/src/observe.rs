@@ -5,7 +5,7 @@ use std::{
     collections::BTreeSet,
     sync::{
         Mutex, PoisonError,
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicBool, AtomicU32, Ordering},
     },
     time::Duration,
 };
@@ -69,6 +69,8 @@ pub struct RequestStats {
     operations: Mutex<Vec<Operation>>,
     operation: Mutex<Option<Operation>>,
     upstream_calls: AtomicU32,
+    /// The answer was another identical request's (in-flight deduplication).
+    shared: AtomicBool,
     stale: Mutex<BTreeSet<String>>,
     fallbacks: Mutex<BTreeSet<String>>,
 }
@@ -112,6 +114,15 @@ impl RequestStats {
                 .unwrap_or_else(PoisonError::into_inner) = chosen.clone();
         }
         chosen
+    }
+
+    /// Whether the answer was shared from an identical request executing at the time.
+    pub fn was_shared(&self) -> bool {
+        self.shared.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn shared_answer(&self) {
+        self.shared.store(true, Ordering::Relaxed);
     }
 
     pub fn upstream_calls(&self) -> u32 {

@@ -88,6 +88,11 @@ pub struct GraphqlConfig {
     /// `x-graphql-preflight` (or `apollo-require-preflight`) header.
     #[serde(default = "default_true")]
     pub csrf_prevention: bool,
+    /// An identical query (same text, variables, operation and caller credentials) arriving
+    /// while one executes waits for that answer instead of executing again. Never for
+    /// mutations, never across callers.
+    #[serde(default = "default_true")]
+    pub dedup: bool,
     /// A token put in GraphiQL's headers editor; set by `switchyard demo`, never read
     /// from a config file.
     #[serde(skip)]
@@ -100,6 +105,7 @@ impl Default for GraphqlConfig {
             introspection: true,
             graphiql: true,
             csrf_prevention: true,
+            dedup: true,
             demo_token: None,
         }
     }

@@ -3,6 +3,7 @@
 mod deploy_compose;
 mod engine_cache;
 mod engine_dashboard;
+mod engine_dedup;
 mod engine_failures;
 mod engine_http;
 mod engine_joins;

@@ -1,0 +1,121 @@
+//! In-flight deduplication: identical queries of one caller share one execution; other
+//! callers, mutations, and a disabled switch do not.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchyard_tests::{ServiceKind, Stack};
+
+const QUERY: &str = "{ user(id: 5) { name orders(first: 2) { id total } } }";
+
+async fn concurrently(stack: &Stack, body: Value, callers: &[&str]) -> Vec<Value> {
+    let runs = callers.iter().map(|caller| {
+        let auth = format!("Bearer {caller}");
+        let body = body.clone();
+        async move { stack.graphql_with(body, &[("authorization", &auth)]).await }
+    });
+    futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(|reply| {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+            reply.body
+        })
+        .collect()
+}
+
+async fn slow_orders(stack: &Stack) {
+    let set = stack
+        .services
+        .set_faults(ServiceKind::Orders, json!({"latencyMs": 300}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    stack.services.reset_stats().await;
+}
+
+#[tokio::test]
+async fn identical_queries_of_one_caller_share_one_execution() {
+    let stack = Stack::start().await;
+    slow_orders(&stack).await;
+    let answers = concurrently(&stack, json!({ "query": QUERY }), &["same"; 10]).await;
+    assert!(
+        answers.iter().all(|a| *a == answers[0]),
+        "identical answers"
+    );
+    assert!(
+        answers[0]["data"]["user"]["orders"].is_array(),
+        "{}",
+        answers[0]
+    );
+    assert_eq!(stack.services.total_requests(ServiceKind::Orders).await, 1);
+
+    // Other callers never share: one execution each.
+    stack.services.reset_stats().await;
+    let callers = ["a", "b", "c", "d"];
+    let answers = concurrently(&stack, json!({ "query": QUERY }), &callers).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["data"]["user"]["name"].is_string())
+    );
+    assert_eq!(stack.services.total_requests(ServiceKind::Orders).await, 4);
+
+    // Different variables are different operations.
+    stack.services.reset_stats().await;
+    let by_id = |id: u32| json!({"query": "query($id: ID!) { user(id: $id) { orders(first: 1) { id } } }", "variables": {"id": id}});
+    let runs = [by_id(1), by_id(2)].map(|body| concurrently(&stack, body, &["same"]));
+    futures_util::future::join_all(runs).await;
+    assert_eq!(stack.services.total_requests(ServiceKind::Orders).await, 2);
+}
+
+#[tokio::test]
+async fn mutations_never_share_and_errors_reach_every_waiter() {
+    let stack = Stack::start().await;
+    let set = stack
+        .services
+        .set_faults(ServiceKind::Notifications, json!({"latencyMs": 200}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK);
+    stack.services.reset_stats().await;
+    let mutation = json!({"query": "mutation { markNotificationRead(id: 1) { id read } }"});
+    concurrently(&stack, mutation, &["same"; 3]).await;
+    assert_eq!(
+        stack
+            .services
+            .total_requests(ServiceKind::Notifications)
+            .await,
+        3
+    );
+
+    let set = stack
+        .services
+        .set_faults(
+            ServiceKind::Orders,
+            json!({"latencyMs": 300, "errorRate": 1.0}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK);
+    stack.services.reset_stats().await;
+    let answers = concurrently(&stack, json!({ "query": QUERY }), &["same"; 5]).await;
+    for answer in &answers {
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "UPSTREAM_ERROR",
+            "every waiter gets the error: {answer}"
+        );
+    }
+    // One execution: its first attempt and the retries the budget allowed.
+    assert!(stack.services.total_requests(ServiceKind::Orders).await <= 3);
+}
+
+#[tokio::test]
+async fn turned_off_every_request_executes() {
+    let stack = Stack::builder()
+        .config(|config| config.graphql.dedup = false)
+        .start()
+        .await;
+    slow_orders(&stack).await;
+    concurrently(&stack, json!({ "query": QUERY }), &["same"; 6]).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(stack.services.total_requests(ServiceKind::Orders).await, 6);
+}
