@@ -128,6 +128,8 @@ pub async fn graphql(State(state): State<GraphqlState>, request: Request) -> Res
 /// What one request was, for its log line and metrics.
 struct Served {
     status: StatusCode,
+    /// The answer was an identical request's, executing at the time (deduplication).
+    shared: bool,
     operation: Option<Operation>,
     outcome: &'static str,
     codes: BTreeSet<String>,
@@ -140,6 +142,7 @@ impl Served {
     fn refused(response: &Response, outcome: &'static str, code: &str, client: String) -> Served {
         Served {
             status: response.status(),
+            shared: false,
             operation: None,
             outcome,
             codes: BTreeSet::from([code.to_owned()]),
@@ -237,6 +240,7 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
             codes,
             client,
             upstream_calls: stats.upstream_calls(),
+            shared: stats.was_shared(),
         },
     );
     response
@@ -255,6 +259,9 @@ fn finish(state: &GraphqlState, id: &str, started: Instant, served: Served) {
         outcome: served.outcome.to_owned(),
     };
     state.metrics.request(&labels, elapsed);
+    if served.shared {
+        state.metrics.deduplicated();
+    }
     if !tracing::enabled!(target: "switchyard::access", tracing::Level::INFO) {
         return;
     }
@@ -270,6 +277,7 @@ fn finish(state: &GraphqlState, id: &str, started: Instant, served: Served) {
         error_codes = %codes.join(","),
         latency_ms = elapsed.as_secs_f64() * 1000.0,
         upstream_calls = served.upstream_calls,
+        shared = served.shared,
         "request"
     );
 }

@@ -97,6 +97,7 @@ pub struct Metrics {
     limit_rejections: Family<RuleLabels, Counter>,
     auth_failures: Family<ReasonLabels, Counter>,
     in_flight: Gauge<i64, AtomicI64>,
+    deduplicated: Counter,
     circuits: Family<SourceLabels, Gauge<i64, AtomicI64>>,
     /// Registered only when a Redis is configured: a 0 would read as an outage.
     redis_up: Gauge<i64, AtomicI64>,
@@ -198,6 +199,12 @@ impl Metrics {
             "GraphQL HTTP requests being served",
             in_flight.clone(),
         );
+        let deduplicated = Counter::default();
+        registry.register(
+            "deduplicated_requests",
+            "Requests answered by an identical request of the same caller executing at the time",
+            deduplicated.clone(),
+        );
         let circuits = Family::<SourceLabels, Gauge<i64, AtomicI64>>::default();
         registry.register(
             "circuit_state",
@@ -241,6 +248,7 @@ impl Metrics {
             limit_rejections,
             auth_failures,
             in_flight,
+            deduplicated,
             circuits,
             redis_up,
             redis_outages,
@@ -311,6 +319,10 @@ impl Metrics {
         if !up {
             self.redis_outages.inc();
         }
+    }
+
+    pub fn deduplicated(&self) {
+        self.deduplicated.inc();
     }
 
     /// Counts a request in flight until the guard drops.

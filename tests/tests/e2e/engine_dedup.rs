@@ -49,6 +49,11 @@ async fn identical_queries_of_one_caller_share_one_execution() {
         answers[0]
     );
     assert_eq!(stack.services.total_requests(ServiceKind::Orders).await, 1);
+    let metrics = stack.get_text("/metrics").await;
+    assert!(
+        metrics.contains("switchyard_deduplicated_requests_total 9"),
+        "nine answers were shared: {metrics}"
+    );
 
     // Other callers never share: one execution each.
     stack.services.reset_stats().await;
