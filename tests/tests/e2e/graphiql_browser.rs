@@ -23,6 +23,8 @@ fn headless(url: &str, args: &[&str], profile: &std::path::Path) -> String {
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            // Containers often have a tiny /dev/shm, where Chromium crashes.
+            "--disable-dev-shm-usage",
             "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
