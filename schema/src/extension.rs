@@ -120,14 +120,13 @@ impl Extension for PerRequest {
             let cost = checked.as_ref().map_or(0, |(_, cost)| *cost);
             admission.admit(ctx, data, Some(cost)).await?;
         }
-        let (document, cost) = checked?;
+        let (document, _) = checked?;
         if self.in_flight.is_some() {
             let variables = serde_json::to_string(variables).unwrap_or_default();
             *self.text.lock().unwrap_or_else(PoisonError::into_inner) =
                 Some((query.to_owned(), variables));
         }
         if let Some(data) = data {
-            data.cost.set(cost);
             let operations: Vec<Operation> = document
                 .operations
                 .iter()

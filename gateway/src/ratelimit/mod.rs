@@ -6,16 +6,16 @@
 //! The engine asks it once per operation (so a request can be weighed by its query's
 //! cost); the HTTP handler turns its decision into `RateLimit-*` headers and a 429.
 
+mod admission;
 mod client;
-mod extension;
 mod local;
 
 use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
 
 use axum::http::HeaderName;
 
+pub use admission::RateLimitSlot;
 pub use client::Client;
-pub use extension::RateLimitSlot;
 pub use local::LocalBackend;
 
 use crate::config::{QuotaConfig, RateLimitConfig};

@@ -5,8 +5,6 @@
 mod analyze;
 mod tokens;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use async_graphql::{ServerError, Variables, parser::types::ExecutableDocument};
 
 pub use analyze::{Shapes, Summary, analyze};
@@ -188,21 +186,6 @@ impl Limiter {
             cost = cost.max(summary.cost);
         }
         Ok(cost)
-    }
-}
-
-/// The estimated cost of a request's query, once its document is checked (the rate
-/// limiter weighs requests by it).
-#[derive(Debug, Default)]
-pub struct QueryCost(AtomicU64);
-
-impl QueryCost {
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn set(&self, cost: u64) {
-        self.0.store(cost, Ordering::Relaxed);
     }
 }
 

@@ -54,8 +54,6 @@ pub struct RequestData {
     /// Results loaded ahead for fields not resolved yet (see [`prefetch`]); `None` where
     /// two places of the query loaded the same call keeping different keys.
     prefetched: Mutex<HashMap<LoadKey, Option<Loaded>>>,
-    /// The query's estimated cost, set by the query limits before execution.
-    pub cost: crate::limits::QueryCost,
     /// What the request cost upstream.
     pub stats: Arc<RequestStats>,
 }
@@ -97,7 +95,6 @@ impl RequestData {
             groups: Mutex::default(),
             plans,
             prefetched: Mutex::default(),
-            cost: Default::default(),
             stats,
         }
     }
