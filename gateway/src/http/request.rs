@@ -78,17 +78,7 @@ pub async fn read(
                     Rejection::BodyUnreadable
                 }
             })?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| Rejection::BadRequest(e.to_string()))?;
-        match value {
-            serde_json::Value::Array(items) => BatchRequest::Batch(
-                items
-                    .into_iter()
-                    .map(graphql_request)
-                    .collect::<Result<_, _>>()?,
-            ),
-            single => BatchRequest::Single(graphql_request(single)?),
-        }
+        parse_body(&bytes)?
     };
     if let BatchRequest::Batch(items) = &batch {
         if rules.max_batch == 0 {
@@ -107,12 +97,41 @@ pub async fn read(
     Ok(batch)
 }
 
+/// The request(s) of a JSON body. Well-formed bodies are read once, straight into
+/// requests; only a body that does not fit is read again as JSON to say exactly why.
+fn parse_body(bytes: &[u8]) -> Result<BatchRequest, Rejection> {
+    if let Ok(batch) = serde_json::from_slice::<BatchRequest>(bytes) {
+        // async-graphql reads a missing `query` as an empty one.
+        let missing = match &batch {
+            BatchRequest::Single(request) => request.query.is_empty(),
+            BatchRequest::Batch(requests) => requests.iter().any(|r| r.query.is_empty()),
+        };
+        if missing {
+            return Err(no_query());
+        }
+        return Ok(batch);
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Rejection::BadRequest(e.to_string()))?;
+    Ok(match value {
+        serde_json::Value::Array(items) => BatchRequest::Batch(
+            items
+                .into_iter()
+                .map(graphql_request)
+                .collect::<Result<_, _>>()?,
+        ),
+        single => BatchRequest::Single(graphql_request(single)?),
+    })
+}
+
+fn no_query() -> Rejection {
+    Rejection::BadRequest("a request is a JSON object with a string `query`".to_owned())
+}
+
 /// One request of a JSON body, which must hold a query.
 fn graphql_request(value: serde_json::Value) -> Result<async_graphql::Request, Rejection> {
     if !value.get("query").is_some_and(serde_json::Value::is_string) {
-        return Err(Rejection::BadRequest(
-            "a request is a JSON object with a string `query`".to_owned(),
-        ));
+        return Err(no_query());
     }
     serde_json::from_value(value).map_err(|e| Rejection::BadRequest(e.to_string()))
 }
