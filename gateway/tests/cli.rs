@@ -3,37 +3,20 @@
 //! These live beside the binary (not in the `tests` crate) because only a package's own
 //! integration tests are guaranteed a freshly built binary (`CARGO_BIN_EXE_*`).
 
-use std::{path::PathBuf, process::Command};
+mod support;
 
-fn switchyard() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_switchyard"))
-}
-
-fn shop_schema() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema/examples/shop.graphql")
-}
+use support::{TempDir, shop_schema, succeeds, switchyard};
 
 #[test]
 fn check_accepts_the_demo_schema() {
-    let output = switchyard()
-        .arg("check")
-        .arg("--schema")
-        .arg(shop_schema())
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = succeeds(switchyard().arg("check").arg("--schema").arg(shop_schema()));
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok:"));
 }
 
 #[test]
 fn check_reports_every_error_with_line_and_column() {
-    let dir = std::env::temp_dir().join(format!("switchyard-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let file = dir.join("broken.graphql");
+    let dir = TempDir::new("check");
+    let file = dir.path().join("broken.graphql");
     std::fs::write(
         &file,
         r#"extend schema @source(name: "users", url: "http://127.0.0.1:4001")
@@ -77,13 +60,12 @@ type User { id: ID! name: String! boss: User @join(key: "bossId") }
 
 #[test]
 fn print_schema_prints_the_public_sdl() {
-    let output = switchyard()
-        .arg("print-schema")
-        .arg("--schema")
-        .arg(shop_schema())
-        .output()
-        .expect("runs");
-    assert!(output.status.success());
+    let output = succeeds(
+        switchyard()
+            .arg("print-schema")
+            .arg("--schema")
+            .arg(shop_schema()),
+    );
     let sdl = String::from_utf8_lossy(&output.stdout);
     assert!(sdl.contains("type Query") && sdl.contains("placeOrder"));
     assert!(!sdl.contains("@rest"));
@@ -91,9 +73,8 @@ fn print_schema_prints_the_public_sdl() {
 
 #[test]
 fn bad_config_keys_are_named() {
-    let dir = std::env::temp_dir().join(format!("switchyard-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let file = dir.join("switchyard.toml");
+    let dir = TempDir::new("config");
+    let file = dir.path().join("switchyard.toml");
     std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:0\"\nlistne = 1\n").expect("written");
     let output = switchyard()
         .arg("check")
@@ -124,24 +105,16 @@ fn a_missing_schema_file_is_named_once() {
 
 #[test]
 fn token_mints_a_demo_token_and_explains_a_missing_secret() {
-    let output = switchyard()
-        .args([
-            "token",
-            "--demo",
-            "--sub",
-            "5",
-            "--scope",
-            "users:email",
-            "--ttl",
-            "10m",
-        ])
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = succeeds(switchyard().args([
+        "token",
+        "--demo",
+        "--sub",
+        "5",
+        "--scope",
+        "users:email",
+        "--ttl",
+        "10m",
+    ]));
     let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     assert_eq!(token.split('.').count(), 3, "{token}");
 
@@ -157,9 +130,8 @@ fn token_mints_a_demo_token_and_explains_a_missing_secret() {
 
 #[test]
 fn check_reports_a_bad_security_setting() {
-    let dir = std::env::temp_dir().join(format!("switchyard-auth-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let config = dir.join("switchyard.toml");
+    let dir = TempDir::new("auth");
+    let config = dir.path().join("switchyard.toml");
     std::fs::write(
         &config,
         "[[auth.issuers]]\nsecret = \"s\"\npublic_key_file = \"k.pem\"\n",
@@ -179,7 +151,6 @@ fn check_reports_a_bad_security_setting() {
         stderr.contains("auth.issuers[0]") && stderr.contains("exactly one"),
         "{stderr}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

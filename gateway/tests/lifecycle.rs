@@ -167,6 +167,18 @@ async fn a_schema_edit_is_served_after_reload_and_a_broken_one_is_refused() {
         gateway.logs()
     );
 
+    // SIGHUP asks for a reload too (here of the still broken file: rejected again).
+    gateway.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !gateway.logs().contains("SIGHUP") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload on SIGHUP: {}",
+            gateway.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     running.store(false, std::sync::atomic::Ordering::Relaxed);
     let mut served = 0;
     for task in load {

@@ -23,7 +23,7 @@ use opentelemetry_proto::tonic::{
 };
 use prost::Message;
 use serde_json::{Value, json};
-use support::{Gateway, TempDir, shop_schema, sources_toml, switchyard};
+use support::{Gateway, TempDir, shop_schema, sources_toml, succeeds, switchyard};
 use switchyard_mock::{ClusterConfig, MockCluster, ServiceKind};
 
 const SECRET: &str = "telemetry-test-secret";
@@ -119,15 +119,10 @@ fn token(sub: &str) -> String {
     let dir = TempDir::new("token");
     let file = dir.path().join("auth.toml");
     std::fs::write(&file, format!("[[auth.issuers]]\nsecret = \"{SECRET}\"\n")).expect("written");
-    let output = switchyard()
-        .args(["token", "--sub", sub, "--scope", "users:email", "--config"])
-        .arg(&file)
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = succeeds(
+        switchyard()
+            .args(["token", "--sub", sub, "--scope", "users:email", "--config"])
+            .arg(&file),
     );
     String::from_utf8(output.stdout)
         .expect("text")

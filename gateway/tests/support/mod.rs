@@ -17,6 +17,17 @@ pub fn switchyard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchyard"))
 }
 
+/// Runs `command`, which must succeed (its stderr is the failure message).
+pub fn succeeds(command: &mut Command) -> std::process::Output {
+    let output = command.output().expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 pub fn shop_schema() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema/examples/shop.graphql")
 }

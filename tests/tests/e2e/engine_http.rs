@@ -36,21 +36,6 @@ async fn get_runs_queries_but_not_mutations() {
 }
 
 #[tokio::test]
-async fn browsers_get_graphiql() {
-    let stack = Stack::start().await;
-    let response = stack
-        .client
-        .get(stack.graphql_url())
-        .header("accept", "text/html")
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(response.status(), StatusCode::OK);
-    let page = response.text().await.expect("a page");
-    assert!(page.contains("GraphiQL"));
-}
-
-#[tokio::test]
 async fn place_order_is_a_post_to_the_orders_service() {
     let stack = Stack::start().await;
     let body = json!({

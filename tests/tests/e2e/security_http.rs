@@ -77,7 +77,7 @@ async fn cors_lets_in_configured_origins_only() {
 }
 
 #[tokio::test]
-async fn graphiql_is_served_with_security_headers() {
+async fn browsers_get_graphiql_with_security_headers() {
     let stack = Stack::start().await;
     let page = stack
         .client

@@ -186,3 +186,45 @@ async fn when_one_replica_dies_the_other_serves_every_request() {
         assert!(body["data"]["user"]["orders"].is_array(), "{body}");
     }
 }
+
+#[tokio::test]
+async fn fail_closed_refuses_while_redis_is_away() {
+    let mut redis = RedisServer::start();
+    let services = Services::start().await;
+    let mut closed = config(&redis, 1_000);
+    closed.redis.on_failure = switchyard::config::FailurePolicy::Closed;
+    let gateway = services
+        .gateway(switchyard_schema::SHOP_SCHEMA, closed)
+        .await;
+    let client = switchyard_tests::client();
+    assert_eq!(
+        ask(&client, &gateway, "{ __typename }").await.status,
+        StatusCode::OK
+    );
+
+    redis.kill();
+    services.reset_stats().await;
+    let refused = ask(&client, &gateway, "{ user(id: 2) { name } }").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.body["errors"][0]["extensions"]["code"],
+        "RATE_LIMITED"
+    );
+    assert_eq!(services.total_requests(ServiceKind::Users).await, 0);
+
+    redis.restart();
+    let mut served = false;
+    for _ in 0..50 {
+        if ask(&client, &gateway, "{ __typename }").await.status == StatusCode::OK {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "requests pass again once Redis is back");
+}
