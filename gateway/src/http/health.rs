@@ -19,18 +19,17 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// Whether the gateway wants traffic, and the services it calls. It stops wanting traffic
 /// as soon as it starts draining, so a load balancer moves new requests to other replicas
 /// while in-flight ones finish here.
-#[derive(Default)]
 pub struct Readiness {
     draining: AtomicBool,
     /// The version whose sources are probed, and whose circuits are reported.
-    current: Option<Current>,
+    current: Current,
 }
 
 impl Readiness {
     pub fn new(current: Current) -> Readiness {
         Readiness {
             draining: AtomicBool::new(false),
-            current: Some(current),
+            current,
         }
     }
 
@@ -74,17 +73,15 @@ async fn probe(url: &str) -> Value {
 /// gateway still answers the fields that do not need it (with typed errors for those that
 /// do).
 pub async fn ready(State(readiness): State<Arc<Readiness>>) -> (StatusCode, Json<Value>) {
+    let engine = readiness.current.get().engine.clone();
+    let circuits = engine.fetcher().circuits();
     let mut sources = Vec::new();
-    if let Some(current) = &readiness.current {
-        let engine = current.get().engine.clone();
-        let circuits = engine.fetcher().circuits();
-        for (name, spec) in &engine.graph().sources {
-            let circuit = circuits
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map_or("closed", |(_, state)| state.as_str());
-            sources.push((name.as_str().to_owned(), spec.url.clone(), circuit));
-        }
+    for (name, spec) in &engine.graph().sources {
+        let circuit = circuits
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("closed", |(_, state)| state.as_str());
+        sources.push((name.as_str().to_owned(), spec.url.clone(), circuit));
     }
     let probes = sources.into_iter().map(|(name, url, circuit)| async move {
         let mut report = probe(&url).await;

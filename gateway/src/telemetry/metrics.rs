@@ -105,12 +105,6 @@ pub struct Metrics {
     operation_names: Mutex<HashSet<String>>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new(false)
-    }
-}
-
 impl Metrics {
     /// The gateway's metrics; `redis` adds the Redis ones.
     pub fn new(redis: bool) -> Metrics {

@@ -317,14 +317,14 @@ impl Fetcher {
         stats: &RequestStats,
     ) -> Result<Cached, FetchError> {
         let source = &request.source;
-        let guard = &self
+        let client = self
             .sources
             .get(source)
             .ok_or_else(|| FetchError::Request {
                 service: source.clone(),
                 reason: "unknown source".into(),
-            })?
-            .guard;
+            })?;
+        let guard = &client.guard;
         let _slot = guard.admit(source)?;
         let idempotent = matches!(
             request.method,
@@ -336,7 +336,7 @@ impl Fetcher {
         let mut attempt = 0;
         loop {
             guard.permits(source)?;
-            let result = self.attempt(request, keep, stats, attempt).await;
+            let result = self.attempt(client, request, keep, stats, attempt).await;
             guard.record(&result);
             match result {
                 Err(error) if idempotent && guard.retry(&error, attempt) => {
@@ -352,6 +352,7 @@ impl Fetcher {
     /// One attempt, in its own span (OpenTelemetry's HTTP client conventions).
     async fn attempt(
         &self,
+        client: &SourceClient,
         request: &PreparedRequest,
         keep: Option<&project::KeySet>,
         stats: &RequestStats,
@@ -372,7 +373,10 @@ impl Fetcher {
             switchyard.retries = attempt,
         );
         let started = std::time::Instant::now();
-        let result = self.send_in(request, keep).instrument(span.clone()).await;
+        let result = self
+            .send_in(client, request, keep)
+            .instrument(span.clone())
+            .await;
         let outcome = match &result {
             Ok((status, _)) => CallOutcome::Status(*status),
             Err(FetchError::Status { status, .. }) => CallOutcome::Status(*status),
@@ -412,17 +416,11 @@ impl Fetcher {
 
     async fn send_in(
         &self,
+        client: &SourceClient,
         request: &PreparedRequest,
         keep: Option<&project::KeySet>,
     ) -> Result<(u16, Cached), FetchError> {
         let source = &request.source;
-        let client = self
-            .sources
-            .get(source)
-            .ok_or_else(|| FetchError::Request {
-                service: source.clone(),
-                reason: "unknown source".into(),
-            })?;
         let url = format!("{}{}", client.spec.url, request.path_and_query);
         let mut builder = client
             .client
