@@ -212,6 +212,10 @@ async fn serve(
         graphql: http::GraphqlState {
             current,
             metrics: metrics.clone(),
+            live: Arc::new(http::live::Live::new(
+                config.subscriptions.clone(),
+                config.cors.allow_origins.clone(),
+            )),
             runtime,
         },
         cors: http::cors::layer(&config.cors)?,

@@ -10,7 +10,10 @@ use std::{
 };
 
 use async_graphql::{
-    dynamic::{Enum, Field, InputObject, InputValue, Object, Scalar, Schema, TypeRef},
+    dynamic::{
+        Enum, Field, InputObject, InputValue, Object, Scalar, Schema, Subscription,
+        SubscriptionField, TypeRef,
+    },
     parser::types::{BaseType, Type},
 };
 
@@ -21,9 +24,16 @@ use crate::{
     extension::{Admission, EngineExtension},
     fetch::Fetcher,
     limits::{Limiter, QueryLimits},
-    model::{ArgSpec, EntitySpec, Graph, ObjectSpec, Resolution, named_type},
+    live::Hub,
+    model::{
+        ArgSpec, EntitySpec, FieldSpec, Graph, ObjectSpec, Resolution, SourceName,
+        SubscriptionSpec, named_type,
+    },
     observe::{Observer, RequestStats},
-    resolve::{self, FieldPlan, Plans, RequestData},
+    resolve::{
+        self, FieldPlan, Plans, RequestData,
+        subscribe::{self, StreamPlan},
+    },
     sdl,
     template::VarRoot,
 };
@@ -81,6 +91,8 @@ impl Default for EngineOptions {
 pub struct Engine {
     schema: Schema,
     fetcher: Arc<Fetcher>,
+    /// The upstream event streams of subscriptions.
+    hub: Arc<Hub>,
     graph: Arc<Graph>,
     plans: Arc<Plans>,
     sdl: String,
@@ -176,6 +188,64 @@ fn build_object(
     built
 }
 
+/// The subscription root: each field joins its upstream stream through `hub`.
+fn build_subscription(
+    graph: &Arc<Graph>,
+    spec: &SubscriptionSpec,
+    hub: &Arc<Hub>,
+) -> Subscription {
+    let mut built = Subscription::new(spec.name.clone());
+    if let Some(description) = &spec.description {
+        built = built.description(description.clone());
+    }
+    for field in &spec.fields {
+        let mut auth = field.auth.clone();
+        if let Some(target) = graph.objects.get(named_type(&field.ty)) {
+            auth.authenticated |= target.auth.authenticated;
+            auth.scopes.extend(target.auth.scopes.iter().cloned());
+        }
+        let plan = Arc::new(StreamPlan {
+            plan: Arc::new(FieldPlan {
+                graph: graph.clone(),
+                parent_type: spec.name.clone(),
+                field: FieldSpec {
+                    name: field.name.clone(),
+                    description: field.description.clone(),
+                    ty: field.ty.clone(),
+                    args: field.args.clone(),
+                    resolution: Resolution::Rest {
+                        rest: field.stream.rest.clone(),
+                        path: Vec::new(),
+                    },
+                    cache: None,
+                    auth: field.auth.clone(),
+                    fallback: None,
+                    pos: field.pos,
+                },
+                auth,
+                cache: None,
+                entity: None,
+                parent_paths: HashMap::new(),
+                shared_batch: false,
+            }),
+            event: field.stream.event.clone(),
+            hub: hub.clone(),
+        });
+        let mut built_field =
+            SubscriptionField::new(field.name.clone(), type_ref(&field.ty), move |ctx| {
+                subscribe::subscribe(plan.clone(), ctx)
+            });
+        if let Some(description) = &field.description {
+            built_field = built_field.description(description.clone());
+        }
+        for arg in &field.args {
+            built_field = built_field.argument(input_value(arg));
+        }
+        built = built.field(built_field);
+    }
+    built
+}
+
 impl Engine {
     /// Reads, validates and builds the schema file at `file`.
     pub fn load(file: &Path, options: &EngineOptions) -> Result<Engine, LoadError> {
@@ -211,7 +281,23 @@ impl Engine {
             Fetcher::new(&graph.sources, options.cache_bytes)
                 .map_err(|e| LoadError::Build(e.to_string()))?,
         );
-        let mut builder = Schema::build(&graph.query, graph.mutation.as_deref(), None);
+        let streamed: Vec<SourceName> = graph
+            .subscription
+            .iter()
+            .flat_map(|s| &s.fields)
+            .map(|f| f.stream.rest.source.clone())
+            .collect();
+        let hub = Arc::new(
+            Hub::new(&graph.sources, &streamed).map_err(|e| LoadError::Build(e.to_string()))?,
+        );
+        let mut builder = Schema::build(
+            &graph.query,
+            graph.mutation.as_deref(),
+            graph.subscription.as_ref().map(|s| s.name.as_str()),
+        );
+        if let Some(subscription) = &graph.subscription {
+            builder = builder.register(build_subscription(&graph, subscription, &hub));
+        }
         let mut plans = HashMap::new();
         for object in graph.objects.values() {
             builder = builder.register(build_object(&graph, object, &mut plans));
@@ -263,6 +349,7 @@ impl Engine {
         Ok(Engine {
             schema,
             fetcher,
+            hub,
             graph,
             plans,
             sdl,
@@ -290,6 +377,23 @@ impl Engine {
     ) -> async_graphql::Response {
         let data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone(), stats);
         self.schema.execute(request.data(data)).await
+    }
+
+    /// Executes a subscription (or any operation, as a stream of one answer) for `caller`:
+    /// one response per event, until the stream ends or is dropped.
+    pub fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        caller: Caller,
+        stats: Arc<RequestStats>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        let data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone(), stats);
+        self.schema.execute_stream(request.data(data))
+    }
+
+    /// Upstream event streams open now.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
     }
 
     /// Executes one request or a batch, each operation on its own as if sent alone.

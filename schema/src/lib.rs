@@ -5,7 +5,8 @@
 //! - [`sdl`]: parse the file, collect the directives into a [`model::Graph`], validate it;
 //! - [`build`]: register the types and attach a resolver to every field;
 //! - [`resolve`]: what a resolver does: project JSON, call REST, join entities;
-//! - [`fetch`]: talking to services: clients per source, batching loader, response cache.
+//! - [`fetch`]: talking to services: clients per source, batching loader, response cache;
+//! - [`live`]: subscriptions' upstream event streams, one connection shared per stream.
 
 #![forbid(unsafe_code)]
 
@@ -16,6 +17,7 @@ pub mod error;
 pub mod extension;
 pub mod fetch;
 pub mod limits;
+pub mod live;
 pub mod model;
 pub mod observe;
 pub mod resolve;

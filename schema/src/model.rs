@@ -271,12 +271,47 @@ pub struct ScalarSpec {
     pub description: Option<String>,
 }
 
+/// `@sse(source:, path:, query:, headers:, event:, select:)` on a subscription field: the
+/// field's events come from a server-sent-events stream. The stream's URL is a `@rest`
+/// template (GET, no body, no batching); `select` picks the value inside each event's JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSpec {
+    pub rest: Arc<RestSpec>,
+    /// The SSE event type carried (`event:` lines); others are ignored. Default `message`,
+    /// the type of events that name none.
+    pub event: String,
+}
+
+/// A field of the subscription root: each upstream event becomes one result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamFieldSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub ty: Type,
+    pub args: Vec<ArgSpec>,
+    pub stream: StreamSpec,
+    /// The field's own rule combined with its type's is checked at subscribe time.
+    pub auth: AuthRule,
+    pub pos: Pos,
+}
+
+/// The subscription root type: every field a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub fields: Vec<StreamFieldSpec>,
+    pub pos: Pos,
+}
+
 /// The whole validated graph.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Graph {
     pub sources: BTreeMap<SourceName, SourceSpec>,
     pub query: String,
     pub mutation: Option<String>,
+    /// Kept apart from `objects`: its fields are streams, never parents of other fields.
+    pub subscription: Option<SubscriptionSpec>,
     pub objects: BTreeMap<String, ObjectSpec>,
     pub enums: BTreeMap<String, EnumSpec>,
     pub inputs: BTreeMap<String, InputSpec>,

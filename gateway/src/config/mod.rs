@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod redis;
 pub mod server;
 pub mod sources;
+pub mod subscriptions;
 pub mod telemetry;
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use rate_limit::{QuotaConfig, RateLimitConfig};
 pub use redis::{FailurePolicy, RedisConfig};
 pub use server::ServerConfig;
 pub use sources::SourceOverride;
+pub use subscriptions::SubscriptionsConfig;
 pub use telemetry::{OtlpProtocol, TelemetryConfig, TracesConfig};
 
 /// The whole configuration file.
@@ -65,6 +67,9 @@ pub struct Config {
     /// Cross-origin browser access.
     #[serde(default)]
     pub cors: CorsConfig,
+    /// Subscriptions over WebSocket and server-sent events.
+    #[serde(default)]
+    pub subscriptions: SubscriptionsConfig,
     /// Traces and metrics.
     #[serde(default)]
     pub telemetry: TelemetryConfig,

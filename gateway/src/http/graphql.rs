@@ -23,7 +23,7 @@ use switchyard_schema::{
 use tracing::Instrument;
 
 use super::{
-    graphiql,
+    graphiql, live,
     reject::unauthorized,
     request::{self, RequestRules},
 };
@@ -70,6 +70,8 @@ impl Current {
 pub struct GraphqlState {
     pub current: Current,
     pub metrics: Arc<Metrics>,
+    /// Open subscriptions (WebSocket, server-sent events).
+    pub live: Arc<super::live::Live>,
     /// What a reload builds the next version with.
     pub runtime: crate::Runtime,
 }
@@ -102,6 +104,10 @@ pub async fn graphql(State(state): State<GraphqlState>, request: Request) -> Res
     let version = state.current.get();
     if request.method() == Method::GET && wants_html(request.headers()) && version.graphiql {
         return graphiql::page(version.demo_token.as_deref());
+    }
+    if state.live.config.enabled && live::socket::is_upgrade(request.headers()) {
+        let (parts, _) = request.into_parts();
+        return live::socket::upgrade(state, parts).await;
     }
     let id = request_id(request.headers());
     let span = tracing::info_span!(
@@ -179,6 +185,7 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
             return response;
         }
     };
+    let stream = state.live.config.enabled && live::events::wants_events(&parts.headers);
     let caller = match version.auth.caller(parts.headers).await {
         Ok(caller) => caller.with_peer(peer),
         Err(error) => {
@@ -202,6 +209,23 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
         .and_then(|sub| sub.as_str())
         .map(|sub| format!("sub:{sub}"))
         .unwrap_or_else(anonymous_client);
+    if stream {
+        return match batch {
+            async_graphql::BatchRequest::Single(request) => {
+                live::events::respond(state, request, caller)
+            }
+            async_graphql::BatchRequest::Batch(_) => {
+                let response = (
+                    StatusCode::BAD_REQUEST,
+                    "an event stream carries one operation, not a batch",
+                )
+                    .into_response();
+                let refused = Served::refused(&response, "rejected", "BATCH_OVER_STREAM", client);
+                finish(state, id, started, refused);
+                response
+            }
+        };
+    }
     let limits = Arc::new(RateLimitSlot::default());
     let stats = Arc::new(RequestStats::default());
     let batch = batch.data(limits.clone());

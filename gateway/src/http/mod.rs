@@ -4,6 +4,7 @@ pub mod cors;
 mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod live;
 mod reject;
 pub mod request;
 mod serve;
@@ -56,7 +57,7 @@ pub fn app(state: AppState) -> Router {
                         axum::http::header::CONTENT_TYPE,
                         "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     )],
-                    metrics.render(cache_bytes, &circuits),
+                    metrics.render(cache_bytes, &circuits, engine.hub().open_streams()),
                 )
             }),
         );

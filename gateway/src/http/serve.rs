@@ -49,13 +49,20 @@ pub async fn start(
     let (stop, mut stopped) = watch::channel(false);
     let readiness = state.readiness.clone();
     let graphql = state.graphql.clone();
+    let live = graphql.live.clone();
     let router = app(state);
     let task = tokio::spawn(async move {
         let mut drain_started = stopped.clone();
-        let signal = async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-            readiness.start_draining();
-            tracing::info!("draining: no new connections, waiting for in-flight requests");
+        let signal = {
+            let live = live.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+                readiness.start_draining();
+                // Subscriptions never end on their own: end them, so that event streams
+                // complete and WebSockets close with "going away".
+                live.close_all();
+                tracing::info!("draining: no new connections, waiting for in-flight requests");
+            }
         };
         // The peer address reaches handlers: the rate limiter tells anonymous clients apart by it.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -67,7 +74,13 @@ pub async fn start(
             result = &mut server => return result.map_err(ServeError::Serve),
             _ = drain_started.wait_for(|stop| *stop) => {}
         }
-        match tokio::time::timeout(drain_timeout, server).await {
+        // Upgraded connections are not the server's to wait for: wait for the sockets too.
+        let drained = async {
+            let served = server.await;
+            live.sockets_closed().await;
+            served
+        };
+        match tokio::time::timeout(drain_timeout, drained).await {
             Ok(result) => result.map_err(ServeError::Serve),
             Err(_) => Err(ServeError::DrainTimeout(drain_timeout)),
         }

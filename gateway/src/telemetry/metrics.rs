@@ -101,6 +101,8 @@ pub struct Metrics {
     circuits: Family<SourceLabels, Gauge<i64, AtomicI64>>,
     /// Registered only when a Redis is configured: a 0 would read as an outage.
     redis_up: Gauge<i64, AtomicI64>,
+    subscriptions: Gauge<i64, AtomicI64>,
+    upstream_streams: Gauge<i64, AtomicI64>,
     redis_outages: Counter,
     operation_names: Mutex<HashSet<String>>,
 }
@@ -219,6 +221,18 @@ impl Metrics {
                 redis_outages.clone(),
             );
         }
+        let subscriptions = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "subscriptions_active",
+            "Subscriptions open now, over WebSocket and server-sent events",
+            subscriptions.clone(),
+        );
+        let upstream_streams = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "upstream_streams_open",
+            "Upstream event streams open now (each shared by all subscribers of it)",
+            upstream_streams.clone(),
+        );
         let build = Family::<BuildLabels, Gauge<i64, AtomicI64>>::default();
         build
             .get_or_create(&BuildLabels {
@@ -246,6 +260,8 @@ impl Metrics {
             circuits,
             redis_up,
             redis_outages,
+            subscriptions,
+            upstream_streams,
             operation_names: Mutex::default(),
         }
     }
@@ -325,10 +341,24 @@ impl Metrics {
         InFlight(&self.in_flight)
     }
 
-    /// The Prometheus text exposition; the cache size and the circuits are read now.
-    pub fn render(&self, cache_bytes: u64, circuits: &[(&str, CircuitState)]) -> String {
+    /// Counts a subscription open until the guard drops.
+    pub fn subscription_guard(&self) -> Tracked {
+        self.subscriptions.inc();
+        Tracked(self.subscriptions.clone())
+    }
+
+    /// The Prometheus text exposition; the cache size, the circuits and the upstream
+    /// streams are read now.
+    pub fn render(
+        &self,
+        cache_bytes: u64,
+        circuits: &[(&str, CircuitState)],
+        upstream_streams: usize,
+    ) -> String {
         self.cache_bytes
             .set(i64::try_from(cache_bytes).unwrap_or(i64::MAX));
+        self.upstream_streams
+            .set(i64::try_from(upstream_streams).unwrap_or(i64::MAX));
         for (source, state) in circuits {
             let value = match state {
                 CircuitState::Closed => 0,
@@ -352,6 +382,15 @@ impl Metrics {
 pub struct InFlight<'a>(&'a Gauge<i64, AtomicI64>);
 
 impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Like [`InFlight`], owning its gauge: for what outlives a borrow (a subscription).
+pub struct Tracked(Gauge<i64, AtomicI64>);
+
+impl Drop for Tracked {
     fn drop(&mut self) {
         self.0.dec();
     }

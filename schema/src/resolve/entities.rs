@@ -30,6 +30,14 @@ impl Entities {
         records.entry(key).or_insert_with(|| node.clone());
     }
 
+    /// Forgets every record.
+    pub fn clear(&self) {
+        self.by_type
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     pub fn get(&self, type_name: &str, key: &str) -> Option<Node> {
         let by_type = self.by_type.lock().unwrap_or_else(PoisonError::into_inner);
         by_type.get(type_name)?.get(key).cloned()

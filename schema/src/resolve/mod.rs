@@ -6,6 +6,7 @@ pub mod entities;
 pub mod json;
 pub mod nulls;
 mod prefetch;
+pub mod subscribe;
 
 use std::{
     collections::HashMap,
@@ -74,6 +75,14 @@ struct SharedGroup {
 }
 
 impl RequestData {
+    /// Forgets what the request has loaded so far, for the next event of a subscription:
+    /// each event resolves afresh, and a long subscription holds nothing of its past events.
+    pub fn begin_event(&self) {
+        *self.groups.lock().unwrap_or_else(PoisonError::into_inner) = Vec::new();
+        *self.prefetched() = HashMap::new();
+        self.entities.clear();
+    }
+
     fn prefetched(&self) -> std::sync::MutexGuard<'_, HashMap<LoadKey, Option<Loaded>>> {
         self.prefetched
             .lock()

@@ -61,9 +61,13 @@ impl FieldFailures {
     }
 
     /// The errors recorded, and whether a root field's null made `data` null.
+    /// Takes both, so that the next execution of the request (a subscription's next
+    /// event) starts clean.
     fn finish(&self) -> (Vec<ServerError>, bool) {
         let errors = std::mem::take(&mut *lock(&self.errors));
-        let root_failed = lock(&self.failed).iter().any(|p| p.len() == 1);
+        let root_failed = std::mem::take(&mut *lock(&self.failed))
+            .iter()
+            .any(|p| p.len() == 1);
         (errors, root_failed)
     }
 }

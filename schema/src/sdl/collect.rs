@@ -21,7 +21,7 @@ use crate::{
     model::{
         ArgSpec, AuthRule, BatchSpec, BodyTemplate, CacheHint, CacheScope, EntitySpec, EnumSpec,
         FieldSpec, Graph, InputSpec, ObjectSpec, Resolution, RestSpec, ScalarSpec, SourceName,
-        SourcePolicy, SourceSpec,
+        SourcePolicy, SourceSpec, StreamFieldSpec, StreamSpec, SubscriptionSpec,
     },
     template::{Template, VarRoot},
 };
@@ -37,7 +37,16 @@ pub const DIRECTIVES: &[(&str, &str)] = &[
     ("authenticated", "fields and object types"),
     ("requiresScopes", "fields and object types"),
     ("fallback", "fields"),
+    ("sse", "fields of the subscription type"),
 ];
+
+/// The arguments `@rest` takes.
+const REST_ARGS: &[&str] = &[
+    "source", "method", "path", "query", "body", "headers", "select", "key", "match",
+];
+
+/// The arguments `@sse` takes: a GET's URL and headers, and which events to carry.
+const SSE_ARGS: &[&str] = &["source", "path", "query", "headers", "select", "event"];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_BATCH: usize = 100;
@@ -408,15 +417,11 @@ struct ObjectFields<'a> {
 
 fn read_rest(
     args: &DirectiveArgs<'_>,
+    allowed: &[&str],
     owner: RestOwner<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<RestSpec> {
-    args.only(
-        &[
-            "source", "method", "path", "query", "body", "headers", "select", "key", "match",
-        ],
-        diags,
-    );
+    args.only(allowed, diags);
     let source = args.required_string("source", diags)?;
     let method = match args.get("method").map(|v| &v.node) {
         None => Method::GET,
@@ -764,6 +769,12 @@ fn read_object(
             &format!("argument of {name}.{}", f.name.node),
             diags,
         );
+        if let Some(sse) = directive(&f.directives, "sse") {
+            diags.push(
+                Diagnostic::new(sse.directive.pos, "@sse is for fields of the subscription type")
+                    .help("declare the stream in `type Subscription { ... }`"),
+            );
+        }
         let rest = directive(&f.directives, "rest");
         let join = directive(&f.directives, "join");
         let resolution = match (rest, join) {
@@ -779,7 +790,7 @@ fn read_object(
                     parent: (!is_root).then_some(&parent),
                     args: &f.arguments,
                 };
-                let Some(spec) = read_rest(&rest, owner, diags) else {
+                let Some(spec) = read_rest(&rest, REST_ARGS, owner, diags) else {
                     continue;
                 };
                 let has_map = directive(&f.directives, "map").is_some();
@@ -835,7 +846,7 @@ fn read_object(
     }
 
     let entity = directive(&def.node.directives, "rest").and_then(|args| {
-        let mut spec = read_rest(&args, RestOwner::Entity, diags)?;
+        let mut spec = read_rest(&args, REST_ARGS, RestOwner::Entity, diags)?;
         let Some(key) = &key else {
             diags.push(
                 Diagnostic::new(args.directive.pos, format!("type {name} has @rest but no @key"))
@@ -868,6 +879,77 @@ fn read_object(
     }
 }
 
+/// The subscription root: every field is fed by `@sse`, and may say who may subscribe.
+fn read_subscription(
+    def: &Positioned<TypeDefinition>,
+    fields: &[Positioned<FieldDefinition>],
+    diags: &mut Vec<Diagnostic>,
+) -> SubscriptionSpec {
+    let name = def.node.name.node.as_str();
+    check_known(&def.node.directives, diags);
+    check_unique(
+        fields.iter().map(|f| (f.node.name.node.as_str(), f.pos)),
+        &format!("field {name}."),
+        diags,
+    );
+    let type_auth = read_auth(&def.node.directives, diags);
+    let mut specs = Vec::new();
+    for field in fields {
+        let f = &field.node;
+        check_known(&f.directives, diags);
+        for other in ["rest", "join", "map", "fallback", "cacheControl"] {
+            if let Some(args) = directive(&f.directives, other) {
+                diags.push(
+                    Diagnostic::new(
+                        args.directive.pos,
+                        format!("@{other} does not apply to a subscription field"),
+                    )
+                    .help("a subscription field is fed by @sse; its events' fields resolve as usual"),
+                );
+            }
+        }
+        let Some(sse) = directive(&f.directives, "sse") else {
+            diags.push(
+                Diagnostic::new(
+                    field.pos,
+                    format!("subscription field {name}.{} has no @sse", f.name.node),
+                )
+                .help("say which event stream feeds it: @sse(source: \"...\", path: \"/...\", event: \"...\")"),
+            );
+            continue;
+        };
+        let owner = RestOwner::Field {
+            parent: None,
+            args: &f.arguments,
+        };
+        let Some(rest) = read_rest(&sse, SSE_ARGS, owner, diags) else {
+            continue;
+        };
+        let event = sse.string("event", diags).unwrap_or_else(|| "message".to_owned());
+        let mut auth = read_auth(&f.directives, diags);
+        auth.authenticated |= type_auth.authenticated;
+        auth.scopes.extend(type_auth.scopes.iter().cloned());
+        specs.push(StreamFieldSpec {
+            name: f.name.node.to_string(),
+            description: f.description.as_ref().map(|d| d.node.clone()),
+            ty: f.ty.node.clone(),
+            args: read_args(&f.arguments),
+            stream: StreamSpec {
+                rest: Arc::new(rest),
+                event,
+            },
+            auth,
+            pos: field.pos,
+        });
+    }
+    SubscriptionSpec {
+        name: name.to_owned(),
+        description: def.node.description.as_ref().map(|d| d.node.clone()),
+        fields: specs,
+        pos: def.pos,
+    }
+}
+
 /// Reads a parsed document into a graph, with every local problem found.
 pub fn collect(doc: &ServiceDocument) -> (Graph, Vec<Diagnostic>) {
     let mut diags = Vec::new();
@@ -875,12 +957,13 @@ pub fn collect(doc: &ServiceDocument) -> (Graph, Vec<Diagnostic>) {
         sources: BTreeMap::new(),
         query: "Query".to_owned(),
         mutation: None,
+        subscription: None,
         objects: BTreeMap::new(),
         enums: BTreeMap::new(),
         inputs: BTreeMap::new(),
         scalars: BTreeMap::new(),
     };
-    let mut roots: (Option<Name>, Option<Name>) = (None, None);
+    let mut roots: (Option<Name>, Option<Name>, Option<Name>) = (None, None, None);
     let type_names = doc.definitions.iter().filter_map(|d| match d {
         TypeSystemDefinition::Type(t) if !t.node.extend => {
             Some((t.node.name.node.as_str(), t.node.name.pos))
@@ -915,10 +998,7 @@ pub fn collect(doc: &ServiceDocument) -> (Graph, Vec<Diagnostic>) {
                 roots.1 = Some(mutation.node.clone());
             }
             if let Some(subscription) = &schema.node.subscription {
-                diags.push(Diagnostic::new(
-                    subscription.pos,
-                    "subscriptions are not supported yet",
-                ));
+                roots.2 = Some(subscription.node.clone());
             }
         }
     }
@@ -934,6 +1014,10 @@ pub fn collect(doc: &ServiceDocument) -> (Graph, Vec<Diagnostic>) {
         .1
         .map(|m| m.to_string())
         .or_else(|| declared("Mutation").then(|| "Mutation".to_owned()));
+    let subscription = roots
+        .2
+        .map(|s| s.to_string())
+        .or_else(|| declared("Subscription").then(|| "Subscription".to_owned()));
 
     for definition in &doc.definitions {
         let TypeSystemDefinition::Type(def) = definition else {
@@ -950,6 +1034,19 @@ pub fn collect(doc: &ServiceDocument) -> (Graph, Vec<Diagnostic>) {
         }
         let is_root = name == graph.query || Some(&name) == graph.mutation.as_ref();
         let description = t.description.as_ref().map(|d| d.node.clone());
+        if Some(&name) == subscription.as_ref() {
+            match &t.kind {
+                TypeKind::Object(object) => {
+                    graph.subscription =
+                        Some(read_subscription(def, &object.fields, &mut diags));
+                }
+                _ => diags.push(Diagnostic::new(
+                    def.pos,
+                    format!("the subscription root {name} must be an object type"),
+                )),
+            }
+            continue;
+        }
         match &t.kind {
             TypeKind::Object(object) => {
                 let spec = read_object(def, &object.fields, is_root, &mut diags);

@@ -3,7 +3,7 @@
 
 use crate::{
     error::Diagnostic,
-    model::{BUILTIN_SCALARS, Graph, ObjectSpec, Resolution, named_type},
+    model::{BUILTIN_SCALARS, Graph, ObjectSpec, Resolution, SubscriptionSpec, named_type},
 };
 
 /// Types a key may have: an id-like scalar.
@@ -199,6 +199,9 @@ pub fn validate(graph: &Graph, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+    if let Some(subscription) = &graph.subscription {
+        validate_subscription(graph, subscription, diags);
+    }
     if let Some(mutation) = &graph.mutation
         && !graph.objects.contains_key(mutation)
     {
@@ -206,6 +209,48 @@ pub fn validate(graph: &Graph, diags: &mut Vec<Diagnostic>) {
             Default::default(),
             format!("the mutation root {mutation} is not declared"),
         ));
+    }
+}
+
+fn validate_subscription(
+    graph: &Graph,
+    subscription: &SubscriptionSpec,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if subscription.fields.is_empty() {
+        diags.push(Diagnostic::new(
+            subscription.pos,
+            format!("the subscription root {} has no fields", subscription.name),
+        ));
+    }
+    for field in &subscription.fields {
+        let rest = &field.stream.rest;
+        check_source(graph, rest.source.as_str(), rest.pos, diags);
+        let ty = named_type(&field.ty);
+        if !output_type_exists(graph, ty) {
+            diags.push(
+                Diagnostic::new(
+                    field.pos,
+                    format!("{}.{}: unknown type {ty}", subscription.name, field.name),
+                )
+                .help(format!("declare `type {ty}`, or use one of the declared types")),
+            );
+        }
+        for arg in &field.args {
+            let arg_ty = named_type(&arg.ty);
+            if !input_type_exists(graph, arg_ty) {
+                diags.push(
+                    Diagnostic::new(
+                        field.pos,
+                        format!(
+                            "{}.{}({}:): {arg_ty} is not an input type",
+                            subscription.name, field.name, arg.name
+                        ),
+                    )
+                    .help("arguments take scalars, enums or input types"),
+                );
+            }
+        }
     }
 }
 

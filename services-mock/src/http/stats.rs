@@ -26,6 +26,8 @@ pub struct StatsSnapshot {
     pub routes: BTreeMap<String, u64>,
     /// The latest W3C `traceparent` headers received, oldest first.
     pub recent_traceparents: VecDeque<String>,
+    /// Event streams open now (a gauge: a reset leaves it as it is).
+    pub open_streams: u64,
 }
 
 /// The counters of one service.
@@ -58,7 +60,28 @@ impl RequestStats {
     }
 
     pub fn reset(&self) {
-        *self.lock() = StatsSnapshot::default();
+        let mut stats = self.lock();
+        *stats = StatsSnapshot {
+            open_streams: stats.open_streams,
+            ..StatsSnapshot::default()
+        };
+    }
+
+    /// Counts an event stream as open until the returned guard drops.
+    pub fn stream_opened(self: &Arc<Self>) -> OpenStream {
+        self.lock().open_streams += 1;
+        OpenStream(self.clone())
+    }
+}
+
+/// An open event stream, counted in [`StatsSnapshot::open_streams`] while it lives.
+#[derive(Debug)]
+pub struct OpenStream(Arc<RequestStats>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        let mut stats = self.0.lock();
+        stats.open_streams = stats.open_streams.saturating_sub(1);
     }
 }
 

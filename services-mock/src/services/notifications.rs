@@ -23,6 +23,7 @@ use crate::{
     http::{
         error::ApiError,
         params::{self, JsonBody, Params},
+        stats::RequestStats,
     },
     openapi::{Endpoint, PAGING, Param, ParamType, Returns},
     shutdown::Shutdown,
@@ -145,10 +146,13 @@ async fn unread_counts(
 /// on, as `event: notification` with the record as JSON data. It ends when the service stops.
 async fn stream(
     State(store): State<Arc<Store>>,
+    State(stats): State<Arc<RequestStats>>,
     State(shutdown): State<Shutdown>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let user_id = params::parse_id("id", &id)?;
+    // Counted open while the response stream lives: dropped with it when the client leaves.
+    let open = stats.stream_opened();
     let events = BroadcastStream::new(store.subscribe())
         // A lagging subscriber skips what it missed rather than failing the stream.
         .filter_map(move |received| {
@@ -156,7 +160,8 @@ async fn stream(
                 .ok()
                 .filter(|n: &Notification| n.user_id == user_id)
         })
-        .map(|notification| {
+        .map(move |notification| {
+            let _open = &open;
             let event = Event::default()
                 .event("notification")
                 .id(notification.id.to_string());
