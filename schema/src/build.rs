@@ -189,11 +189,7 @@ fn build_object(
 }
 
 /// The subscription root: each field joins its upstream stream through `hub`.
-fn build_subscription(
-    graph: &Arc<Graph>,
-    spec: &SubscriptionSpec,
-    hub: &Arc<Hub>,
-) -> Subscription {
+fn build_subscription(graph: &Arc<Graph>, spec: &SubscriptionSpec, hub: &Arc<Hub>) -> Subscription {
     let mut built = Subscription::new(spec.name.clone());
     if let Some(description) = &spec.description {
         built = built.description(description.clone());

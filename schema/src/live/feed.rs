@@ -90,7 +90,10 @@ impl Drop for Feed {
         if let Some(feeds) = self.feeds.upgrade() {
             let mut feeds = feeds.lock().unwrap_or_else(PoisonError::into_inner);
             // A new subscriber may have opened a fresh stream under the key meanwhile.
-            if feeds.get(&self.key).is_some_and(|feed| feed.strong_count() == 0) {
+            if feeds
+                .get(&self.key)
+                .is_some_and(|feed| feed.strong_count() == 0)
+            {
                 feeds.remove(&self.key);
             }
         }

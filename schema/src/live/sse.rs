@@ -170,7 +170,10 @@ mod tests {
         ]);
         assert_eq!(
             events,
-            vec![event("notification", "{\"a\":\n1}"), event("message", "plain")]
+            vec![
+                event("notification", "{\"a\":\n1}"),
+                event("message", "plain")
+            ]
         );
         assert_eq!(decoder.last_id.as_deref(), Some("7"));
     }
@@ -179,12 +182,20 @@ mod tests {
     fn line_ends_split_across_chunks() {
         // CRLF split between chunks is one line end; a lone CR is one too.
         let (events, _) = decode(&[b"data: a\r", b"\n\r", b"\ndata: b\r\r", b"data:c\n", b"\n"]);
-        assert_eq!(events, vec![event("message", "a"), event("message", "b"), event("message", "c")]);
+        assert_eq!(
+            events,
+            vec![
+                event("message", "a"),
+                event("message", "b"),
+                event("message", "c")
+            ]
+        );
     }
 
     #[test]
     fn a_field_split_across_chunks_and_retry() {
-        let (events, decoder) = decode(&[b"ev", b"ent: x\nretry: 1500\nretry: 1s\nda", b"ta: 1\n\n"]);
+        let (events, decoder) =
+            decode(&[b"ev", b"ent: x\nretry: 1500\nretry: 1s\nda", b"ta: 1\n\n"]);
         assert_eq!(events, vec![event("x", "1")]);
         assert_eq!(decoder.retry, Some(Duration::from_millis(1500)));
     }

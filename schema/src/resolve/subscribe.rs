@@ -85,9 +85,7 @@ fn token_lifetime(data: &RequestData) -> Option<Duration> {
     Some(Duration::from_secs(exp.saturating_sub(now)))
 }
 
-async fn next<'a>(
-    state: State<'a>,
-) -> Option<(async_graphql::Result<FieldValue<'a>>, State<'a>)> {
+async fn next<'a>(state: State<'a>) -> Option<(async_graphql::Result<FieldValue<'a>>, State<'a>)> {
     let State::Open {
         data,
         plan,
@@ -132,7 +130,11 @@ async fn next<'a>(
 
 /// One event as the field's value; `None` (logged) when it does not fit the field's type,
 /// which skips it rather than ending the subscription.
-fn convert(plan: &StreamPlan, data: &RequestData, event: Arc<Value>) -> Option<FieldValue<'static>> {
+fn convert(
+    plan: &StreamPlan,
+    data: &RequestData,
+    event: Arc<Value>,
+) -> Option<FieldValue<'static>> {
     let field = &plan.plan;
     let super::Resolution::Rest { rest, .. } = &field.field.resolution else {
         return None;

@@ -771,8 +771,11 @@ fn read_object(
         );
         if let Some(sse) = directive(&f.directives, "sse") {
             diags.push(
-                Diagnostic::new(sse.directive.pos, "@sse is for fields of the subscription type")
-                    .help("declare the stream in `type Subscription { ... }`"),
+                Diagnostic::new(
+                    sse.directive.pos,
+                    "@sse is for fields of the subscription type",
+                )
+                .help("declare the stream in `type Subscription { ... }`"),
             );
         }
         let rest = directive(&f.directives, "rest");
@@ -904,7 +907,9 @@ fn read_subscription(
                         args.directive.pos,
                         format!("@{other} does not apply to a subscription field"),
                     )
-                    .help("a subscription field is fed by @sse; its events' fields resolve as usual"),
+                    .help(
+                        "a subscription field is fed by @sse; its events' fields resolve as usual",
+                    ),
                 );
             }
         }
@@ -925,7 +930,9 @@ fn read_subscription(
         let Some(rest) = read_rest(&sse, SSE_ARGS, owner, diags) else {
             continue;
         };
-        let event = sse.string("event", diags).unwrap_or_else(|| "message".to_owned());
+        let event = sse
+            .string("event", diags)
+            .unwrap_or_else(|| "message".to_owned());
         let mut auth = read_auth(&f.directives, diags);
         auth.authenticated |= type_auth.authenticated;
         auth.scopes.extend(type_auth.scopes.iter().cloned());
@@ -1037,8 +1044,7 @@ pub fn collect(doc: &ServiceDocument) -> (Graph, Vec<Diagnostic>) {
         if Some(&name) == subscription.as_ref() {
             match &t.kind {
                 TypeKind::Object(object) => {
-                    graph.subscription =
-                        Some(read_subscription(def, &object.fields, &mut diags));
+                    graph.subscription = Some(read_subscription(def, &object.fields, &mut diags));
                 }
                 _ => diags.push(Diagnostic::new(
                     def.pos,

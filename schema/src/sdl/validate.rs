@@ -233,7 +233,9 @@ fn validate_subscription(
                     field.pos,
                     format!("{}.{}: unknown type {ty}", subscription.name, field.name),
                 )
-                .help(format!("declare `type {ty}`, or use one of the declared types")),
+                .help(format!(
+                    "declare `type {ty}`, or use one of the declared types"
+                )),
             );
         }
         for arg in &field.args {

@@ -22,4 +22,5 @@ mod security_http;
 mod security_ratelimit;
 mod security_requests;
 mod shared_redis;
+mod subscriptions;
 mod telemetry_metrics;

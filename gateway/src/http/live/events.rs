@@ -5,11 +5,9 @@
 use std::convert::Infallible;
 
 use axum::{
-    http::{HeaderMap, header},
-    response::{
-        IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
-    },
+    body::{Body, Bytes},
+    http::{HeaderMap, HeaderName, header},
+    response::{IntoResponse, Response},
 };
 use futures_util::StreamExt;
 use switchyard_schema::Caller;
@@ -26,32 +24,49 @@ pub fn wants_events(headers: &HeaderMap) -> bool {
             accept
                 .split(',')
                 .map(|item| item.split(';').next().unwrap_or("").trim())
-                .take_while(|item| *item != "application/json" && *item != "application/graphql-response+json")
+                .take_while(|item| {
+                    *item != "application/json" && *item != "application/graphql-response+json"
+                })
                 .any(|item| item.eq_ignore_ascii_case("text/event-stream"))
         })
 }
 
-/// Streams one operation's results to the client.
+/// Streams one operation's results to the client: `event: next` with each result, then
+/// `event: complete`; a comment line keeps an idle stream alive through proxies.
 pub fn respond(state: &GraphqlState, request: async_graphql::Request, caller: Caller) -> Response {
-    let results = run(state, request, caller, "sse").map(|response| {
-        let event = Event::default().event("next");
-        Ok::<_, Infallible>(
-            event
-                .json_data(&response)
-                .unwrap_or_else(|_| Event::default().event("next").data("{}")),
-        )
-    });
-    let complete = futures_util::stream::once(async {
-        Ok::<_, Infallible>(Event::default().event("complete").data(""))
-    });
-    let mut response = Sse::new(results.chain(complete))
-        .keep_alive(KeepAlive::new().interval(state.live.config.keepalive))
-        .into_response();
-    // Proxies must pass events on as they come.
-    response
-        .headers_mut()
-        .insert("x-accel-buffering", header::HeaderValue::from_static("no"));
-    response
+    let results = run(state, request, caller, "sse")
+        .map(|response| {
+            // Serialized JSON holds no raw line break: one data line carries it.
+            let json = serde_json::to_string(&response).unwrap_or_else(|_| "{}".to_owned());
+            Bytes::from(format!("event: next\ndata: {json}\n\n"))
+        })
+        // The protocol's end: an empty data line, so that any SSE parser dispatches it.
+        .chain(futures_util::stream::once(async {
+            Bytes::from_static(b"event: complete\ndata:\n\n")
+        }))
+        .boxed();
+    let mut keepalive = tokio::time::interval(state.live.config.keepalive);
+    keepalive.reset();
+    let body = futures_util::stream::unfold(
+        (results, keepalive),
+        |(mut results, mut keepalive)| async move {
+            let chunk = tokio::select! {
+                chunk = results.next() => chunk?,
+                _ = keepalive.tick() => Bytes::from_static(b":\n\n"),
+            };
+            Some((Ok::<_, Infallible>(chunk), (results, keepalive)))
+        },
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            // Proxies must pass events on as they come.
+            (HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -67,8 +82,12 @@ mod tests {
     #[test]
     fn event_streams_are_asked_for_by_accept() {
         assert!(wants_events(&accept("text/event-stream")));
-        assert!(wants_events(&accept("text/event-stream; charset=utf-8, */*")));
-        assert!(!wants_events(&accept("application/json, text/event-stream")));
+        assert!(wants_events(&accept(
+            "text/event-stream; charset=utf-8, */*"
+        )));
+        assert!(!wants_events(&accept(
+            "application/json, text/event-stream"
+        )));
         assert!(!wants_events(&accept("application/json")));
         assert!(!wants_events(&HeaderMap::new()));
     }

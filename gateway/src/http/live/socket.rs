@@ -249,8 +249,14 @@ mod tests {
             HeaderMap::new(),
             &serde_json::json!({"token": "t1", "X-Api-Key": "k", "nested": {"a": 1}, "bad name": "x"}),
         );
-        assert_eq!(headers.get("authorization").and_then(|v| v.to_str().ok()), Some("Bearer t1"));
-        assert_eq!(headers.get("x-api-key").and_then(|v| v.to_str().ok()), Some("k"));
+        assert_eq!(
+            headers.get("authorization").and_then(|v| v.to_str().ok()),
+            Some("Bearer t1")
+        );
+        assert_eq!(
+            headers.get("x-api-key").and_then(|v| v.to_str().ok()),
+            Some("k")
+        );
         assert_eq!(headers.len(), 2);
     }
 }
