@@ -22,7 +22,14 @@ const headers = token
   ? JSON.stringify({ authorization: `Bearer ${token}` }, null, 2)
   : undefined;
 
-const fetcher = createGraphiQLFetcher({ url: window.location.pathname });
+// Subscriptions go over a WebSocket on the same path (graphql-transport-ws); the demo
+// token authenticates it in `connection_init`, as browsers cannot set a socket's headers.
+const socketUrl = `${window.location.protocol === "https:" ? "wss:" : "ws:"}//${window.location.host}${window.location.pathname}`;
+const fetcher = createGraphiQLFetcher({
+  url: window.location.pathname,
+  subscriptionUrl: socketUrl,
+  wsConnectionParams: token ? { Authorization: `Bearer ${token}` } : {},
+});
 
 createRoot(document.getElementById("graphiql")).render(
   <GraphiQL

@@ -200,3 +200,38 @@ fn fallbacks_must_fit_their_field() {
         assert!(errors.is_empty(), "{fine}: {errors:?}");
     }
 }
+
+const QUERY: &str =
+    "type Query { me: User @rest(source: \"users\", path: \"/me\") }\ntype User { id: ID! }\n";
+
+#[test]
+fn a_subscription_field_is_fed_by_sse() {
+    let body = format!(
+        "{QUERY}type Subscription {{\n  changes(id: ID!): User @sse(source: \"users\", path: \"/users/{{$args.id}}/events\", event: \"change\")\n}}\n"
+    );
+    assert_eq!(errors(&body), Vec::<String>::new());
+    let graph = load_graph(Path::new("t.graphql"), &format!("{SOURCES}{body}")).expect("valid");
+    let subscription = graph.subscription.expect("a subscription root");
+    assert_eq!(subscription.fields[0].stream.event, "change");
+}
+
+#[test]
+fn sse_mistakes_are_reported_where_they_are() {
+    let missing = format!("{QUERY}type Subscription {{\n  changes: User\n}}\n");
+    assert_error(&missing, 5, "has no @sse");
+    let parent = format!(
+        "{QUERY}type Subscription {{\n  changes: User @sse(source: \"users\", path: \"/{{$parent.id}}\")\n}}\n"
+    );
+    assert_error(&parent, 5, "root fields have no parent");
+    let rest = format!(
+        "{QUERY}type Subscription {{\n  changes: User @sse(source: \"users\", path: \"/e\") @rest(source: \"users\", path: \"/e\")\n}}\n"
+    );
+    assert_error(&rest, 5, "@rest does not apply to a subscription field");
+    let elsewhere = "type Query { me: User @rest(source: \"users\", path: \"/me\") @sse(source: \"users\", path: \"/e\") }\ntype User { id: ID! }\n";
+    assert_error(elsewhere, 2, "@sse is for fields of the subscription type");
+    let unknown = format!(
+        "{QUERY}type Subscription {{\n  changes: User @sse(source: \"nope\", path: \"/e\", method: POST)\n}}\n"
+    );
+    assert_error(&unknown, 5, "unknown source");
+    assert_error(&unknown, 5, "method");
+}
