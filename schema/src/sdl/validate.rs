@@ -41,6 +41,32 @@ fn check_source(
     }
 }
 
+/// Every argument of `owner.field` takes an input type.
+fn check_args(
+    graph: &Graph,
+    owner: &str,
+    field: &str,
+    args: &[crate::model::ArgSpec],
+    pos: async_graphql::parser::Pos,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for arg in args {
+        let arg_ty = named_type(&arg.ty);
+        if !input_type_exists(graph, arg_ty) {
+            diags.push(
+                Diagnostic::new(
+                    pos,
+                    format!(
+                        "{owner}.{field}({}:): {arg_ty} is not an input type",
+                        arg.name
+                    ),
+                )
+                .help("arguments take scalars, enums or input types"),
+            );
+        }
+    }
+}
+
 fn key_type<'a>(object: &'a ObjectSpec, field: &str) -> Option<&'a str> {
     object
         .fields
@@ -139,21 +165,14 @@ pub fn validate(graph: &Graph, diags: &mut Vec<Diagnostic>) {
                     .help("a fallback is a literal of the field's type, on scalar and enum fields"),
                 );
             }
-            for arg in &field.args {
-                let arg_ty = named_type(&arg.ty);
-                if !input_type_exists(graph, arg_ty) {
-                    diags.push(
-                        Diagnostic::new(
-                            field.pos,
-                            format!(
-                                "{}.{}({}:): {arg_ty} is not an input type",
-                                object.name, field.name, arg.name
-                            ),
-                        )
-                        .help("arguments take scalars, enums or input types"),
-                    );
-                }
-            }
+            check_args(
+                graph,
+                &object.name,
+                &field.name,
+                &field.args,
+                field.pos,
+                diags,
+            );
             match &field.resolution {
                 Resolution::Rest { rest, .. } => {
                     check_source(graph, rest.source.as_str(), rest.pos, diags)
@@ -238,21 +257,14 @@ fn validate_subscription(
                 )),
             );
         }
-        for arg in &field.args {
-            let arg_ty = named_type(&arg.ty);
-            if !input_type_exists(graph, arg_ty) {
-                diags.push(
-                    Diagnostic::new(
-                        field.pos,
-                        format!(
-                            "{}.{}({}:): {arg_ty} is not an input type",
-                            subscription.name, field.name, arg.name
-                        ),
-                    )
-                    .help("arguments take scalars, enums or input types"),
-                );
-            }
-        }
+        check_args(
+            graph,
+            &subscription.name,
+            &field.name,
+            &field.args,
+            field.pos,
+            diags,
+        );
     }
 }
 
