@@ -214,7 +214,7 @@ async fn serve(
             metrics: metrics.clone(),
             live: Arc::new(http::live::Live::new(
                 config.subscriptions.clone(),
-                config.cors.allow_origins.clone(),
+                &config.cors,
             )),
             runtime,
         },

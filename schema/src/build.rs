@@ -150,8 +150,7 @@ fn build_object(
         let target = graph.objects.get(named_type(&field.ty));
         let mut auth = field.auth.clone();
         if let Some(target) = target {
-            auth.authenticated |= target.auth.authenticated;
-            auth.scopes.extend(target.auth.scopes.iter().cloned());
+            auth.require(&target.auth);
         }
         let entity = match &field.resolution {
             Resolution::Join { entity, .. } => graph
@@ -197,8 +196,7 @@ fn build_subscription(graph: &Arc<Graph>, spec: &SubscriptionSpec, hub: &Arc<Hub
     for field in &spec.fields {
         let mut auth = field.auth.clone();
         if let Some(target) = graph.objects.get(named_type(&field.ty)) {
-            auth.authenticated |= target.auth.authenticated;
-            auth.scopes.extend(target.auth.scopes.iter().cloned());
+            auth.require(&target.auth);
         }
         let plan = Arc::new(StreamPlan {
             plan: Arc::new(FieldPlan {
@@ -383,7 +381,8 @@ impl Engine {
         caller: Caller,
         stats: Arc<RequestStats>,
     ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
-        let data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone(), stats);
+        let mut data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone(), stats);
+        data.streaming = true;
         self.schema.execute_stream(request.data(data))
     }
 

@@ -75,6 +75,19 @@ struct PerRequest {
     failures: FieldFailures,
 }
 
+/// A subscription sent where one answer is expected (a plain POST or GET).
+fn needs_stream() -> ServerError {
+    let mut error = ServerError::new(
+        "a subscription needs a streaming transport: a WebSocket (graphql-transport-ws) \
+         or a request with `Accept: text/event-stream`",
+        None,
+    );
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", "STREAMING_REQUIRED");
+    error.extensions = Some(extensions);
+    error
+}
+
 fn kind(ty: OperationType) -> &'static str {
     match ty {
         OperationType::Query => "query",
@@ -160,6 +173,9 @@ impl Extension for PerRequest {
         let (name, kind) = operation
             .map(|op| (op.name.unwrap_or_default(), op.kind))
             .unwrap_or_default();
+        if kind == "subscription" && data.is_some_and(|data| !data.streaming) {
+            return Response::from_errors(vec![needs_stream()]);
+        }
         let span = tracing::info_span!(
             "graphql.execute",
             otel.name = %format_args!("{kind} {name}").to_string().trim(),

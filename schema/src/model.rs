@@ -228,6 +228,13 @@ impl AuthRule {
     pub fn is_open(&self) -> bool {
         !self.authenticated && self.scopes.is_empty()
     }
+
+    /// Adds `other`'s requirements to this rule's: a caller must then meet both (a field's
+    /// rule and its type's).
+    pub fn require(&mut self, other: &AuthRule) {
+        self.authenticated |= other.authenticated;
+        self.scopes.extend(other.scopes.iter().cloned());
+    }
 }
 
 /// An entity's batch (or per-key) lookup, used by `@join`.

@@ -168,6 +168,13 @@ impl Services {
 }
 
 /// Reads a response into a [`Reply`].
+/// The value of `series` in a Prometheus text exposition.
+pub fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
 pub async fn reply(response: reqwest::Response) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
@@ -266,6 +273,12 @@ impl Stack {
             .text()
             .await
             .expect("a body")
+    }
+
+    /// The value of one series of the gateway's `/metrics`, named with its labels as
+    /// exposed (`switchyard_redis_up`, `switchyard_upstream_retries_total{source="orders"}`).
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        metric_value(&self.get_text("/metrics").await, series)
     }
 
     /// GETs `path` of the gateway as JSON.

@@ -57,6 +57,8 @@ pub struct RequestData {
     prefetched: Mutex<HashMap<LoadKey, Option<Loaded>>>,
     /// What the request cost upstream.
     pub stats: Arc<RequestStats>,
+    /// Executed as a stream (WebSocket, server-sent events), where subscriptions can run.
+    pub streaming: bool,
 }
 
 /// Every field's plan, by type name then field name, with the graph they plan.
@@ -105,6 +107,7 @@ impl RequestData {
             plans,
             prefetched: Mutex::default(),
             stats,
+            streaming: false,
         }
     }
 }

@@ -713,12 +713,13 @@ fn check_unique<'a>(
     }
 }
 
-fn read_object(
-    def: &Positioned<TypeDefinition>,
+/// What every object type is checked for first: known directives, unique field names.
+/// Returns the type's name.
+fn check_type<'a>(
+    def: &'a Positioned<TypeDefinition>,
     fields: &[Positioned<FieldDefinition>],
-    is_root: bool,
     diags: &mut Vec<Diagnostic>,
-) -> ObjectSpec {
+) -> &'a str {
     let name = def.node.name.node.as_str();
     check_known(&def.node.directives, diags);
     check_unique(
@@ -726,6 +727,16 @@ fn read_object(
         &format!("field {name}."),
         diags,
     );
+    name
+}
+
+fn read_object(
+    def: &Positioned<TypeDefinition>,
+    fields: &[Positioned<FieldDefinition>],
+    is_root: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> ObjectSpec {
+    let name = check_type(def, fields, diags);
     let mut key = None;
     if let Some(args) = directive(&def.node.directives, "key") {
         args.only(&["fields"], diags);
@@ -888,13 +899,7 @@ fn read_subscription(
     fields: &[Positioned<FieldDefinition>],
     diags: &mut Vec<Diagnostic>,
 ) -> SubscriptionSpec {
-    let name = def.node.name.node.as_str();
-    check_known(&def.node.directives, diags);
-    check_unique(
-        fields.iter().map(|f| (f.node.name.node.as_str(), f.pos)),
-        &format!("field {name}."),
-        diags,
-    );
+    let name = check_type(def, fields, diags);
     let type_auth = read_auth(&def.node.directives, diags);
     let mut specs = Vec::new();
     for field in fields {
@@ -934,8 +939,7 @@ fn read_subscription(
             .string("event", diags)
             .unwrap_or_else(|| "message".to_owned());
         let mut auth = read_auth(&f.directives, diags);
-        auth.authenticated |= type_auth.authenticated;
-        auth.scopes.extend(type_auth.scopes.iter().cloned());
+        auth.require(&type_auth);
         specs.push(StreamFieldSpec {
             name: f.name.node.to_string(),
             description: f.description.as_ref().map(|d| d.node.clone()),

@@ -77,11 +77,9 @@ async fn flaky_service_retries_stay_within_the_budget() {
     // retries stay within the budget: 20 % of the calls plus a reserve of 10 a second
     // over its 10 s window (renewed as the window slides).
     let attempts = stack.services.total_requests(ServiceKind::Orders).await as f64;
-    let metrics = stack.get_text("/metrics").await;
-    let retries: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("switchyard_upstream_retries_total{source=\"orders\"} "))
-        .and_then(|v| v.parse().ok())
+    let retries = stack
+        .metric("switchyard_upstream_retries_total{source=\"orders\"}")
+        .await
         .unwrap_or(0.0);
     let first = attempts - retries;
     let windows = (elapsed / 10.0).ceil().max(1.0);

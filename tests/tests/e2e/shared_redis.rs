@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchyard::{RunningGateway, config::Config};
-use switchyard_tests::{Reply, ServiceKind, Services, redis::RedisServer, reply};
+use switchyard_tests::{Reply, ServiceKind, Services, metric_value, redis::RedisServer, reply};
 
 fn config(redis: &RedisServer, per_minute: u32) -> Config {
     let mut config = Config::default();
@@ -36,10 +36,7 @@ async fn metric(client: &reqwest::Client, gateway: &RunningGateway, name: &str) 
         .text()
         .await
         .expect("text");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{name} in {text}"))
+    metric_value(&text, name).unwrap_or_else(|| panic!("{name} in {text}"))
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchyard::config::{AuthConfig, Config, IssuerConfig};
+use switchyard::config::{AuthConfig, Config, IssuerConfig, QuotaConfig};
 use switchyard_schema::live::sse::{SseDecoder, SseEvent};
 use switchyard_tests::{ServiceKind, Stack};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
@@ -292,6 +292,10 @@ async fn websocket_and_sse_subscribers_each_see_only_their_own_events() {
 
     // Completing the subscription is acknowledged, and the upstream stream closes.
     alice.send(json!({"id": "a", "type": "complete"})).await;
+    assert_eq!(
+        alice.message().await,
+        json!({"id": "a", "type": "complete"})
+    );
     drop(bob);
     until_open_streams(&stack, 0).await;
 }
@@ -393,16 +397,10 @@ async fn two_hundred_subscribers_share_one_upstream_connection_and_leave_nothing
     let alice = token("1", 600);
     let query = "subscription { notifications { userId message } }";
     let gateway_metric = async |name: &str| -> f64 {
-        let text = reqwest::get(format!("{}/metrics", stack.gateway.url()))
+        stack
+            .metric(&format!("switchyard_{name}"))
             .await
-            .expect("metrics answer")
-            .text()
-            .await
-            .expect("a body");
-        text.lines()
-            .find_map(|line| line.strip_prefix(&format!("switchyard_{name} ")))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(f64::NAN)
+            .expect("the gateway exposes the metric")
     };
 
     // One subscriber and one event first, so that the baseline holds what warms up once
@@ -560,4 +558,68 @@ async fn a_websocket_from_a_foreign_page_is_refused() {
         }
         other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
     }
+}
+
+#[tokio::test]
+async fn each_subscribe_counts_against_the_rate_limit() {
+    let stack = start(|config| {
+        config.rate_limit.authenticated = QuotaConfig {
+            requests: 2,
+            per: Duration::from_secs(60),
+            burst: None,
+        };
+    })
+    .await;
+    let alice = token("1", 600);
+    let mut socket = Socket::ready(&stack, &alice).await;
+    for id in ["1", "2", "3"] {
+        socket.subscribe(id, SUBSCRIPTION).await;
+    }
+    // The limiter is asked when a subscription starts, which the socket does in no set
+    // order: one of the three is refused and completed, the other two stay open.
+    let refused = socket.message().await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{refused}"
+    );
+    assert_eq!(
+        socket.message().await,
+        json!({"id": refused["id"], "type": "complete"})
+    );
+    until("the two admitted subscriptions", async || {
+        stack.metric("switchyard_subscriptions_active").await == Some(2.0)
+    })
+    .await;
+    assert!(socket.quiet_for(Duration::from_millis(200)).await);
+
+    let mut events = EventStream::open(&stack, Some(&alice), SUBSCRIPTION)
+        .await
+        .expect("opens");
+    let payload = events.next_payload().await;
+    assert_eq!(payload["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    assert_eq!(
+        events.event().await.map(|e| e.event).as_deref(),
+        Some("complete")
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_posted_as_plain_json_says_which_transports_carry_it() {
+    let stack = start(|_| {}).await;
+    let bearer = format!("Bearer {}", token("1", 600));
+    let reply = stack
+        .graphql_with(
+            json!({"query": SUBSCRIPTION}),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    let error = &reply.body["errors"][0];
+    assert_eq!(
+        error["extensions"]["code"], "STREAMING_REQUIRED",
+        "{}",
+        reply.text
+    );
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("graphql-transport-ws") && message.contains("text/event-stream"));
+    assert_eq!(open_streams(&stack).await, 0);
 }

@@ -20,15 +20,20 @@ use tokio::sync::watch;
 
 use super::GraphqlState;
 use crate::{
-    config::SubscriptionsConfig, ratelimit::RateLimitSlot, telemetry::metrics::RequestLabels,
+    config::{CorsConfig, SubscriptionsConfig},
+    ratelimit::RateLimitSlot,
+    telemetry::metrics::RequestLabels,
 };
 
 /// The gateway's open subscriptions: how many each client holds, and the signal that ends
 /// them all at shutdown.
 pub struct Live {
     pub config: SubscriptionsConfig,
-    /// Origins allowed to open a WebSocket from a browser, beside the gateway's own.
-    pub allowed_origins: Vec<String>,
+    /// `[cors] allow_origins`: pages of these origins may open a WebSocket, beside the
+    /// gateway's own.
+    pub cors_origins: Vec<String>,
+    /// `[cors] allow_credentials`: whether such a page's cookies count.
+    pub cors_credentials: bool,
     open: Mutex<Open>,
     closing: watch::Sender<bool>,
     /// WebSocket connections open now: a shutdown waits for their close frames to go out.
@@ -110,10 +115,11 @@ impl Drop for Slot {
 }
 
 impl Live {
-    pub fn new(config: SubscriptionsConfig, allowed_origins: Vec<String>) -> Live {
+    pub fn new(config: SubscriptionsConfig, cors: &CorsConfig) -> Live {
         Live {
             config,
-            allowed_origins,
+            cors_origins: cors.allow_origins.clone(),
+            cors_credentials: cors.allow_credentials,
             open: Mutex::default(),
             closing: watch::channel(false).0,
             sockets: watch::channel(0).0,

@@ -73,31 +73,60 @@ impl Executor for SocketExecutor {
     }
 }
 
-/// A browser page may open a socket only from the gateway's own origin or an allowed one:
-/// browsers send cookies with WebSocket handshakes from any site, and CORS does not apply.
-fn origin_allowed(state: &GraphqlState, headers: &HeaderMap) -> bool {
+/// What a WebSocket handshake's `Origin` allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Not a browser, or a page of the gateway's own origin: as any request.
+    Trusted,
+    /// A page of another origin that `[cors]` admits: as a cross-origin request, its
+    /// cookies count only where `allow_credentials` lets them.
+    CrossSite {
+        cookies: bool,
+    },
+    Refused,
+}
+
+/// Browsers send cookies with WebSocket handshakes from any site and CORS does not apply,
+/// so the gateway applies the `[cors]` rules itself: a page of another origin may open a
+/// socket only when listed, and presents its cookies only as CORS would let it
+/// (never for `"*"`). A token in `connection_init` is no ambient credential and counts.
+fn origin_policy(headers: &HeaderMap, allowed: &[String], credentials: bool) -> Origin {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true; // not a browser
+        return Origin::Trusted;
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let own = origin
+    if origin
         .split_once("://")
-        .is_some_and(|(_, rest)| Some(rest) == host);
-    own || state
-        .live
-        .allowed_origins
-        .iter()
-        .any(|allowed| allowed == "*" || allowed == origin)
+        .is_some_and(|(_, rest)| Some(rest) == host)
+    {
+        return Origin::Trusted;
+    }
+    if allowed.iter().any(|a| a == origin) {
+        Origin::CrossSite {
+            cookies: credentials,
+        }
+    } else if allowed.iter().any(|a| a == "*") {
+        Origin::CrossSite { cookies: false }
+    } else {
+        Origin::Refused
+    }
 }
 
 /// Answers an upgrade request on `/graphql`.
 pub async fn upgrade(state: GraphqlState, mut parts: Parts) -> Response {
-    if !origin_allowed(&state, &parts.headers) {
-        return (
-            StatusCode::FORBIDDEN,
-            "this origin may not open a WebSocket to the gateway",
-        )
-            .into_response();
+    let live = &state.live;
+    match origin_policy(&parts.headers, &live.cors_origins, live.cors_credentials) {
+        Origin::Trusted | Origin::CrossSite { cookies: true } => {}
+        Origin::CrossSite { cookies: false } => {
+            parts.headers.remove(header::COOKIE);
+        }
+        Origin::Refused => {
+            return (
+                StatusCode::FORBIDDEN,
+                "this origin may not open a WebSocket to the gateway",
+            )
+                .into_response();
+        }
     }
     let protocol = parts
         .headers
@@ -242,6 +271,46 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn handshake(origin: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("gw.example:4000"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_str(origin).expect("a value"),
+        );
+        headers
+    }
+
+    #[test]
+    fn origins_follow_the_cors_rules() {
+        let listed = vec!["https://app.example".to_owned()];
+        let any = vec!["*".to_owned()];
+        assert_eq!(
+            origin_policy(&HeaderMap::new(), &[], false),
+            Origin::Trusted
+        );
+        assert_eq!(
+            origin_policy(&handshake("http://gw.example:4000"), &[], false),
+            Origin::Trusted
+        );
+        assert_eq!(
+            origin_policy(&handshake("https://evil.example"), &listed, true),
+            Origin::Refused
+        );
+        assert_eq!(
+            origin_policy(&handshake("https://app.example"), &listed, true),
+            Origin::CrossSite { cookies: true }
+        );
+        assert_eq!(
+            origin_policy(&handshake("https://app.example"), &listed, false),
+            Origin::CrossSite { cookies: false }
+        );
+        assert_eq!(
+            origin_policy(&handshake("https://evil.example"), &any, true),
+            Origin::CrossSite { cookies: false }
+        );
+    }
 
     #[test]
     fn the_init_payload_adds_headers_and_a_token() {
