@@ -91,8 +91,6 @@ impl Default for EngineOptions {
 pub struct Engine {
     schema: Schema,
     fetcher: Arc<Fetcher>,
-    /// The upstream event streams of subscriptions.
-    hub: Arc<Hub>,
     graph: Arc<Graph>,
     plans: Arc<Plans>,
     sdl: String,
@@ -282,7 +280,8 @@ impl Engine {
             .map(|f| f.stream.rest.source.clone())
             .collect();
         let hub = Arc::new(
-            Hub::new(&graph.sources, &streamed).map_err(|e| LoadError::Build(e.to_string()))?,
+            Hub::new(&graph.sources, &streamed, fetcher.observer_slot())
+                .map_err(|e| LoadError::Build(e.to_string()))?,
         );
         let mut builder = Schema::build(
             &graph.query,
@@ -343,7 +342,6 @@ impl Engine {
         Ok(Engine {
             schema,
             fetcher,
-            hub,
             graph,
             plans,
             sdl,
@@ -384,11 +382,6 @@ impl Engine {
         let mut data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone(), stats);
         data.streaming = true;
         self.schema.execute_stream(request.data(data))
-    }
-
-    /// Upstream event streams open now.
-    pub fn hub(&self) -> &Hub {
-        &self.hub
     }
 
     /// Executes one request or a batch, each operation on its own as if sent alone.

@@ -45,6 +45,11 @@ pub trait Observer: Send + Sync + std::fmt::Debug {
     fn cache_eviction(&self) {}
     /// Adds trace-context headers to a call made within the current span.
     fn inject_trace(&self, _headers: &mut HeaderMap) {}
+    /// An upstream event stream of `source` opened (`true`: its first subscriber came) or
+    /// closed (its last subscriber left).
+    fn stream(&self, _source: &str, _open: bool) {}
+    /// An upstream event stream of `source` was lost and is being reopened.
+    fn stream_reconnect(&self, _source: &str) {}
 }
 
 /// The observer that reports nowhere.

@@ -57,7 +57,7 @@ pub fn app(state: AppState) -> Router {
                         axum::http::header::CONTENT_TYPE,
                         "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     )],
-                    metrics.render(cache_bytes, &circuits, engine.hub().open_streams()),
+                    metrics.render(cache_bytes, &circuits),
                 )
             }),
         );

@@ -102,7 +102,8 @@ pub struct Metrics {
     /// Registered only when a Redis is configured: a 0 would read as an outage.
     redis_up: Gauge<i64, AtomicI64>,
     subscriptions: Gauge<i64, AtomicI64>,
-    upstream_streams: Gauge<i64, AtomicI64>,
+    upstream_streams: Family<SourceLabels, Gauge<i64, AtomicI64>>,
+    upstream_stream_reconnects: Family<SourceLabels, Counter>,
     redis_outages: Counter,
     operation_names: Mutex<HashSet<String>>,
 }
@@ -227,11 +228,17 @@ impl Metrics {
             "Subscriptions open now, over WebSocket and server-sent events",
             subscriptions.clone(),
         );
-        let upstream_streams = Gauge::<i64, AtomicI64>::default();
+        let upstream_streams = Family::<SourceLabels, Gauge<i64, AtomicI64>>::default();
         registry.register(
             "upstream_streams_open",
             "Upstream event streams open now (each shared by all subscribers of it)",
             upstream_streams.clone(),
+        );
+        let upstream_stream_reconnects = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "upstream_stream_reconnects",
+            "Upstream event streams lost and reopened",
+            upstream_stream_reconnects.clone(),
         );
         let build = Family::<BuildLabels, Gauge<i64, AtomicI64>>::default();
         build
@@ -262,6 +269,7 @@ impl Metrics {
             redis_outages,
             subscriptions,
             upstream_streams,
+            upstream_stream_reconnects,
             operation_names: Mutex::default(),
         }
     }
@@ -347,18 +355,10 @@ impl Metrics {
         Tracked(self.subscriptions.clone())
     }
 
-    /// The Prometheus text exposition; the cache size, the circuits and the upstream
-    /// streams are read now.
-    pub fn render(
-        &self,
-        cache_bytes: u64,
-        circuits: &[(&str, CircuitState)],
-        upstream_streams: usize,
-    ) -> String {
+    /// The Prometheus text exposition; the cache size and the circuits are read now.
+    pub fn render(&self, cache_bytes: u64, circuits: &[(&str, CircuitState)]) -> String {
         self.cache_bytes
             .set(i64::try_from(cache_bytes).unwrap_or(i64::MAX));
-        self.upstream_streams
-            .set(i64::try_from(upstream_streams).unwrap_or(i64::MAX));
         for (source, state) in circuits {
             let value = match state {
                 CircuitState::Closed => 0,
@@ -430,6 +430,25 @@ impl Observer for Metrics {
                 source: source.to_owned(),
             })
             .observe(size as f64);
+    }
+
+    fn stream(&self, source: &str, open: bool) {
+        let gauge = self.upstream_streams.get_or_create(&SourceLabels {
+            source: source.to_owned(),
+        });
+        if open {
+            gauge.inc();
+        } else {
+            gauge.dec();
+        }
+    }
+
+    fn stream_reconnect(&self, source: &str) {
+        self.upstream_stream_reconnects
+            .get_or_create(&SourceLabels {
+                source: source.to_owned(),
+            })
+            .inc();
     }
 
     fn cache_lookup(&self, hit: bool) {

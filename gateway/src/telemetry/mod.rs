@@ -90,6 +90,14 @@ impl Observer for GatewayObserver {
         self.metrics.cache_eviction();
     }
 
+    fn stream(&self, source: &str, open: bool) {
+        self.metrics.stream(source, open);
+    }
+
+    fn stream_reconnect(&self, source: &str) {
+        self.metrics.stream_reconnect(source);
+    }
+
     fn inject_trace(&self, headers: &mut reqwest::header::HeaderMap) {
         otel::inject_current(headers);
     }

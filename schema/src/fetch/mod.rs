@@ -171,6 +171,12 @@ impl Fetcher {
         let _ = self.shared.set(cache);
     }
 
+    /// Where the observer is (or will be) attached, for the parts of the engine that report
+    /// beside the fetcher (the event stream hub).
+    pub(crate) fn observer_slot(&self) -> Arc<OnceLock<Arc<dyn Observer>>> {
+        self.observer.clone()
+    }
+
     /// Attaches the observer; the first one stays.
     pub fn observe(&self, observer: Arc<dyn Observer>) {
         let _ = self.observer.set(observer);

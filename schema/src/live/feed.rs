@@ -4,7 +4,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError, Weak, atomic::Ordering},
+    sync::{Arc, Mutex, PoisonError, Weak},
     time::{Duration, Instant},
 };
 
@@ -17,7 +17,7 @@ use tokio::{sync::broadcast, task::AbortHandle};
 use tracing::Instrument;
 
 use super::{
-    Delivery, FeedKey, HubStats,
+    Delivery, FeedKey, Reports,
     sse::{SseDecoder, SseEvent},
 };
 use crate::fetch::FetchError;
@@ -35,7 +35,7 @@ pub(super) struct Connection {
     pub url: String,
     pub key: FeedKey,
     pub max_event_bytes: usize,
-    pub stats: Arc<HubStats>,
+    pub reports: Reports,
 }
 
 type Feeds = Mutex<HashMap<FeedKey, Weak<Feed>>>;
@@ -46,6 +46,7 @@ pub(super) struct Feed {
     task: AbortHandle,
     key: FeedKey,
     feeds: Weak<Feeds>,
+    reports: Reports,
 }
 
 impl Feed {
@@ -55,6 +56,8 @@ impl Feed {
         feeds: Weak<Feeds>,
     ) -> Arc<Feed> {
         let key = connection.key.clone();
+        let reports = connection.reports.clone();
+        reports.observer().stream(key.source.as_str(), true);
         let span = tracing::info_span!(
             "event stream",
             switchyard.source = key.source.as_str(),
@@ -66,6 +69,7 @@ impl Feed {
             task,
             key,
             feeds,
+            reports,
         })
     }
 
@@ -87,6 +91,9 @@ impl Drop for Feed {
     fn drop(&mut self) {
         // The last subscriber left: the connection goes with the task.
         self.task.abort();
+        self.reports
+            .observer()
+            .stream(self.key.source.as_str(), false);
         if let Some(feeds) = self.feeds.upgrade() {
             let mut feeds = feeds.lock().unwrap_or_else(PoisonError::into_inner);
             // A new subscriber may have opened a fresh stream under the key meanwhile.
@@ -130,7 +137,8 @@ async fn run(connection: Connection, sender: broadcast::Sender<Delivery>) {
                     retry_in_ms = wait.as_millis() as u64,
                     "event stream lost; reconnecting"
                 );
-                connection.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                let source = connection.key.source.as_str();
+                connection.reports.observer().stream_reconnect(source);
                 tokio::time::sleep(wait).await;
             }
         }

@@ -11,10 +11,7 @@ pub mod sse;
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{
-        Arc, Mutex, PoisonError, Weak,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex, OnceLock, PoisonError, Weak},
     time::Duration,
 };
 
@@ -25,6 +22,7 @@ use tokio::sync::broadcast;
 use crate::{
     fetch::{FetchError, PreparedRequest},
     model::{SourceName, SourceSpec},
+    observe::{Observer, Unobserved},
 };
 
 /// How many events a slow subscriber may fall behind its stream before it skips some.
@@ -81,17 +79,24 @@ struct StreamClient {
 /// (every 15 s by default in common servers), so a longer silence means a dead peer.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Counters of the hub, for metrics.
-#[derive(Debug, Default)]
-pub struct HubStats {
-    reconnects: AtomicU64,
+/// Where the host's observer is attached (shared with the fetcher, attached once).
+#[derive(Debug, Clone)]
+pub(crate) struct Reports(Arc<OnceLock<Arc<dyn Observer>>>);
+
+impl Reports {
+    fn observer(&self) -> &dyn Observer {
+        match self.0.get() {
+            Some(observer) => observer.as_ref(),
+            None => &Unobserved,
+        }
+    }
 }
 
 /// Every upstream event stream of one schema version.
 pub struct Hub {
     clients: BTreeMap<SourceName, StreamClient>,
     feeds: Arc<Mutex<HashMap<FeedKey, Weak<feed::Feed>>>>,
-    stats: Arc<HubStats>,
+    reports: Reports,
 }
 
 impl std::fmt::Debug for Hub {
@@ -104,10 +109,13 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// A client per source in `streamed`, the sources some subscription field reads.
-    pub fn new(
+    /// A client per source in `streamed`, the sources some subscription field reads;
+    /// streams opening, closing and reconnecting are reported to the observer `reports`
+    /// holds.
+    pub(crate) fn new(
         sources: &BTreeMap<SourceName, SourceSpec>,
         streamed: &[SourceName],
+        reports: Arc<OnceLock<Arc<dyn Observer>>>,
     ) -> Result<Hub, reqwest::Error> {
         let mut clients = BTreeMap::new();
         for name in streamed {
@@ -130,7 +138,7 @@ impl Hub {
         Ok(Hub {
             clients,
             feeds: Arc::default(),
-            stats: Arc::default(),
+            reports: Reports(reports),
         })
     }
 
@@ -158,7 +166,7 @@ impl Hub {
                 url,
                 key: key.clone(),
                 max_event_bytes: client.spec.policy.max_response_bytes,
-                stats: self.stats.clone(),
+                reports: self.reports.clone(),
             },
             sender,
             Arc::downgrade(&self.feeds),
@@ -168,18 +176,13 @@ impl Hub {
     }
 
     /// Upstream streams open now (connected or reconnecting).
-    pub fn open_streams(&self) -> usize {
+    fn open_streams(&self) -> usize {
         self.feeds
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
             .filter(|feed| feed.strong_count() > 0)
             .count()
-    }
-
-    /// Reconnections of upstream streams since start.
-    pub fn reconnects(&self) -> u64 {
-        self.stats.reconnects.load(Ordering::Relaxed)
     }
 }
 

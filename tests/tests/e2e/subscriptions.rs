@@ -433,7 +433,10 @@ async fn two_hundred_subscribers_share_one_upstream_connection_and_leave_nothing
     })
     .await;
     until_open_streams(&stack, 1).await;
-    assert_eq!(gateway_metric("upstream_streams_open").await, 1.0);
+    assert_eq!(
+        gateway_metric("upstream_streams_open{source=\"notifications\"}").await,
+        1.0
+    );
     place_order(&stack, 1).await;
     for socket in &mut sockets {
         let message = socket.message().await;
@@ -446,7 +449,7 @@ async fn two_hundred_subscribers_share_one_upstream_connection_and_leave_nothing
     until_open_streams(&stack, 0).await;
     until("subscriptions to end", async || {
         gateway_metric("subscriptions_active").await == 0.0
-            && gateway_metric("upstream_streams_open").await == 0.0
+            && gateway_metric("upstream_streams_open{source=\"notifications\"}").await == 0.0
     })
     .await;
     until("the task count to return to the baseline", async || {
@@ -479,6 +482,11 @@ async fn subscribers_keep_their_connection_while_the_service_restarts() {
         .await
         .expect("the service restarts on its address");
     until_open_streams(&stack, 1).await;
+
+    let reconnects = stack
+        .metric("switchyard_upstream_stream_reconnects_total{source=\"notifications\"}")
+        .await;
+    assert!(reconnects.is_some_and(|n| n >= 1.0), "{reconnects:?}");
 
     place_order(&stack, 1).await;
     let message = socket.message().await;
