@@ -357,7 +357,7 @@ fn error_codes(answer: &BatchResponse) -> BTreeSet<String> {
         .collect()
 }
 
-fn is_limit_code(code: &str) -> bool {
+pub(super) fn is_limit_code(code: &str) -> bool {
     matches!(
         code,
         "QUERY_TOO_LARGE"

@@ -609,6 +609,17 @@ async fn each_subscribe_counts_against_the_rate_limit() {
         events.event().await.map(|e| e.event).as_deref(),
         Some("complete")
     );
+    // Both refusals are counted as the rate limiter's, like refused requests (refused
+    // before parsing, their operation is unknown).
+    until("the refusals to be counted", async || {
+        stack
+            .metric("switchyard_rate_limited_requests_total{class=\"authenticated\"}")
+            .await
+            == Some(2.0)
+    })
+    .await;
+    let metrics = stack.get_text("/metrics").await;
+    assert!(metrics.contains("outcome=\"rate_limited\"} 2"), "{metrics}");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ pub mod events;
 pub mod socket;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     sync::{Arc, Mutex, PoisonError},
     time::Instant,
 };
@@ -18,7 +18,7 @@ use futures_util::{StreamExt, stream::BoxStream};
 use switchyard_schema::{Caller, observe::RequestStats};
 use tokio::sync::watch;
 
-use super::GraphqlState;
+use super::{GraphqlState, graphql::is_limit_code};
 use crate::{
     config::{CorsConfig, SubscriptionsConfig},
     ratelimit::RateLimitSlot,
@@ -205,6 +205,14 @@ pub fn run(
     let slot = match state.live.admit(&client) {
         Ok(slot) => slot,
         Err(refusal) => {
+            state.metrics.request(
+                &RequestLabels {
+                    operation_name: "anonymous".to_owned(),
+                    operation_type: "unknown".to_owned(),
+                    outcome: "rejected".to_owned(),
+                },
+                std::time::Duration::ZERO,
+            );
             tracing::info!(target: "switchyard::access", client, transport, refusal = ?refusal, "subscription refused");
             let response = Response::from_errors(vec![refusal.into_error()]);
             return futures_util::stream::once(async move { response }).boxed();
@@ -212,24 +220,28 @@ pub fn run(
     };
     let version = state.current.get();
     let stats = Arc::new(RequestStats::default());
-    let request = request.data(Arc::new(RateLimitSlot::default()));
+    let limits = Arc::new(RateLimitSlot::default());
+    let request = request.data(limits.clone());
     let stream = version
         .engine
         .execute_stream(request, caller, stats.clone());
     let ended = Ended {
         state: state.clone(),
         stats,
+        limits,
         client,
         transport,
         started: Instant::now(),
         events: 0,
+        failed: 0,
+        codes: BTreeSet::new(),
         _gauge: state.metrics.subscription_guard(),
         _slot: slot,
     };
     stream
         .take_until(state.live.closed())
         .scan(ended, |ended, response| {
-            ended.events += 1;
+            ended.record(&response);
             futures_util::future::ready(Some(response))
         })
         .boxed()
@@ -240,12 +252,48 @@ pub fn run(
 struct Ended {
     state: GraphqlState,
     stats: Arc<RequestStats>,
+    limits: Arc<RateLimitSlot>,
     client: String,
     transport: &'static str,
     started: Instant,
+    /// Results sent, and how many of them carried errors, with their codes.
     events: u64,
+    failed: u64,
+    codes: BTreeSet<String>,
     _gauge: crate::telemetry::metrics::Tracked,
     _slot: Slot,
+}
+
+impl Ended {
+    fn record(&mut self, response: &Response) {
+        self.events += 1;
+        if response.errors.is_empty() {
+            return;
+        }
+        self.failed += 1;
+        self.codes.extend(response.errors.iter().filter_map(|e| {
+            match e.extensions.as_ref()?.get("code")? {
+                async_graphql::Value::String(code) => Some(code.clone()),
+                _ => None,
+            }
+        }));
+    }
+
+    /// As for a request: `rate_limited`, `rejected` (a query limit), `ok` (no errors),
+    /// `partial` (some results with errors), `error` (every result had errors).
+    fn outcome(&self) -> &'static str {
+        if self.codes.contains("RATE_LIMITED") {
+            "rate_limited"
+        } else if self.codes.iter().any(|code| is_limit_code(code)) {
+            "rejected"
+        } else if self.failed == 0 {
+            "ok"
+        } else if self.failed < self.events {
+            "partial"
+        } else {
+            "error"
+        }
+    }
 }
 
 impl Drop for Ended {
@@ -256,21 +304,30 @@ impl Drop for Ended {
             Some(op) => (op.name.as_deref(), op.kind),
             None => (None, "unknown"),
         };
+        let outcome = self.outcome();
         let metrics = &self.state.metrics;
         metrics.request(
             &RequestLabels {
                 operation_name: metrics.operation_label(name),
                 operation_type: kind.to_owned(),
-                outcome: "ok".to_owned(),
+                outcome: outcome.to_owned(),
             },
             elapsed,
         );
+        if outcome == "rate_limited"
+            && let Some(class) = self.limits.class()
+        {
+            metrics.rate_limited(&class);
+        }
+        let codes: Vec<&str> = self.codes.iter().map(String::as_str).collect();
         tracing::info!(
             target: "switchyard::access",
             operation = name.unwrap_or("-"),
             operation_type = kind,
             client = %self.client,
             transport = self.transport,
+            outcome,
+            error_codes = %codes.join(","),
             events = self.events,
             duration_ms = elapsed.as_secs_f64() * 1000.0,
             upstream_calls = self.stats.upstream_calls(),
