@@ -9,6 +9,8 @@ use std::{
     time::Duration,
 };
 
+use futures_util::StreamExt;
+
 use async_graphql::{
     dynamic::{
         Enum, Field, InputObject, InputValue, Object, Scalar, Schema, Subscription,
@@ -31,7 +33,7 @@ use crate::{
     },
     observe::{Observer, RequestStats},
     resolve::{
-        self, FieldPlan, Plans, RequestData,
+        self, EventErrors, FieldPlan, Plans, RequestData,
         subscribe::{self, StreamPlan},
     },
     sdl,
@@ -380,8 +382,15 @@ impl Engine {
         stats: Arc<RequestStats>,
     ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
         let mut data = RequestData::new(caller, self.fetcher.clone(), self.plans.clone(), stats);
-        data.streaming = true;
-        self.schema.execute_stream(request.data(data))
+        let held = Arc::new(EventErrors::default());
+        data.streaming = Some(held.clone());
+        self.schema
+            .execute_stream(request.data(data))
+            .map(move |mut response| {
+                held.restore(&mut response);
+                response
+            })
+            .boxed()
     }
 
     /// Executes one request or a batch, each operation on its own as if sent alone.

@@ -173,9 +173,14 @@ impl Extension for PerRequest {
         let (name, kind) = operation
             .map(|op| (op.name.unwrap_or_default(), op.kind))
             .unwrap_or_default();
-        if kind == "subscription" && data.is_some_and(|data| !data.streaming) {
-            return Response::from_errors(vec![needs_stream()]);
-        }
+        // A subscription's events hold their field errors back (see `EventErrors`).
+        let held = match (kind, data) {
+            ("subscription", Some(data)) => match &data.streaming {
+                Some(held) => Some(held.clone()),
+                None => return Response::from_errors(vec![needs_stream()]),
+            },
+            _ => None,
+        };
         let span = tracing::info_span!(
             "graphql.execute",
             otel.name = %format_args!("{kind} {name}").to_string().trim(),
@@ -217,6 +222,9 @@ impl Extension for PerRequest {
         nulls::finish(&self.failures, &mut response);
         if let Some(leader) = leader {
             leader.finish(&response);
+        }
+        if let Some(held) = held {
+            held.hold(&mut response);
         }
         response
     }

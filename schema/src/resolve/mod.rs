@@ -57,8 +57,30 @@ pub struct RequestData {
     prefetched: Mutex<HashMap<LoadKey, Option<Loaded>>>,
     /// What the request cost upstream.
     pub stats: Arc<RequestStats>,
-    /// Executed as a stream (WebSocket, server-sent events), where subscriptions can run.
-    pub streaming: bool,
+    /// Set when executed as a stream (WebSocket, server-sent events), where subscriptions
+    /// can run (see [`EventErrors`]).
+    pub streaming: Option<Arc<EventErrors>>,
+}
+
+/// The field errors of a subscription's latest event, kept out of its response until it
+/// leaves the executor: async-graphql ends a subscription at the first result with errors,
+/// and one event's failed field (its user's service down) must not end a live feed. The
+/// stream's own failures (expired token, refused stream) still end it.
+#[derive(Debug, Default)]
+pub struct EventErrors(Mutex<Vec<async_graphql::ServerError>>);
+
+impl EventErrors {
+    /// Holds `response`'s errors back.
+    pub fn hold(&self, response: &mut async_graphql::Response) {
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        held.append(&mut response.errors);
+    }
+
+    /// Gives `response` the errors held back for it.
+    pub fn restore(&self, response: &mut async_graphql::Response) {
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        response.errors.append(&mut held);
+    }
 }
 
 /// Every field's plan, by type name then field name, with the graph they plan.
@@ -107,7 +129,7 @@ impl RequestData {
             plans,
             prefetched: Mutex::default(),
             stats,
-            streaming: false,
+            streaming: None,
         }
     }
 }

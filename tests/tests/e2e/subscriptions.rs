@@ -642,3 +642,136 @@ async fn a_subscription_posted_as_plain_json_says_which_transports_carry_it() {
     assert!(message.contains("graphql-transport-ws") && message.contains("text/event-stream"));
     assert_eq!(open_streams(&stack).await, 0);
 }
+
+/// A stream service on loopback that misbehaves on purpose: `/mixed` sends an event whose
+/// data is not JSON, one of another type, one that does not fit the schema, then a good
+/// one; `/plain` answers text, not an event stream; `/missing` answers 404.
+async fn odd_stream_service() -> String {
+    use axum::{Router, http::header, routing::get};
+    let mixed = "data: not json\n\n\
+                 event: other\ndata: {\"id\": \"0\", \"label\": \"other type\"}\n\n\
+                 event: tick\ndata: {\"id\": \"1\"}\n\n\
+                 event: tick\ndata: {\"id\": \"2\", \"label\": \"good\"}\n\n";
+    let app = Router::new()
+        .route(
+            "/mixed",
+            get(move || async move {
+                // The events, then the stream stays open like a real one.
+                let head = futures_util::stream::once(async move {
+                    Ok::<_, std::convert::Infallible>(mixed.to_owned())
+                });
+                let body = head.chain(futures_util::stream::pending());
+                (
+                    [(header::CONTENT_TYPE, "text/event-stream")],
+                    axum::body::Body::from_stream(body),
+                )
+            }),
+        )
+        .route("/plain", get(|| async { "hello" }))
+        .route(
+            "/missing",
+            get(|| async { (StatusCode::NOT_FOUND, "no such stream") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn odd_upstream_streams_give_clear_errors_and_bad_events_are_skipped() {
+    let url = odd_stream_service().await;
+    let schema = r#"
+extend schema @source(name: "feed", url: "http://127.0.0.1:9")
+type Query { tick(id: ID!): Tick @rest(source: "feed", path: "/ticks/{$args.id}") }
+type Tick { id: ID! label: String! }
+type Subscription {
+  mixed: Tick! @sse(source: "feed", path: "/mixed", event: "tick")
+  plain: Tick! @sse(source: "feed", path: "/plain")
+  missing: Tick! @sse(source: "feed", path: "/missing")
+}
+"#;
+    let stack = Stack::builder()
+        .schema(schema)
+        .config(|config| {
+            config.sources.entry("feed".to_owned()).or_default().url = Some(url);
+        })
+        .start()
+        .await;
+
+    // An event that is not JSON, or of another type, is skipped; one missing a non-null
+    // field gets the field's error, like a query's answer; the subscription goes on.
+    let mut mixed = EventStream::open(&stack, None, "subscription { mixed { id label } }")
+        .await
+        .expect("opens");
+    let unfit = mixed.next_payload().await;
+    assert_eq!(unfit["data"], Value::Null, "{unfit}");
+    assert_eq!(
+        unfit["errors"][0]["extensions"]["code"],
+        "UPSTREAM_BAD_RESPONSE"
+    );
+    assert_eq!(unfit["errors"][0]["path"], json!(["mixed", "label"]));
+    assert_eq!(
+        mixed.next_payload().await,
+        json!({"data": {"mixed": {"id": "2", "label": "good"}}})
+    );
+
+    // A service that answers something else than an event stream, or refuses it: the
+    // subscription ends with the service's error, naming the service but not its URL.
+    for (field, code) in [
+        ("plain", "UPSTREAM_BAD_RESPONSE"),
+        ("missing", "UPSTREAM_ERROR"),
+    ] {
+        let query = format!("subscription {{ {field} {{ id }} }}");
+        let mut events = EventStream::open(&stack, None, &query)
+            .await
+            .expect("opens");
+        let payload = events.next_payload().await;
+        let error = &payload["errors"][0];
+        assert_eq!(error["extensions"]["code"], code, "{payload}");
+        assert_eq!(error["extensions"]["service"], "feed", "{payload}");
+        assert!(!payload.to_string().contains("127.0.0.1"), "{payload}");
+        assert_eq!(
+            events.event().await.map(|e| e.event).as_deref(),
+            Some("complete")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_join_in_one_event_does_not_end_the_subscription() {
+    let stack = start(|_| {}).await;
+    let mut socket = Socket::ready(&stack, &token("1", 600)).await;
+    socket.subscribe("j", SUBSCRIPTION).await;
+    until_open_streams(&stack, 1).await;
+
+    let reply = stack
+        .services
+        .set_faults(ServiceKind::Users, json!({"errorRate": 1.0}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    place_order(&stack, 1).await;
+    let failed = socket.message().await;
+    assert_eq!(failed["type"], "next", "{failed}");
+    let error = &failed["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["service"], "users", "{failed}");
+    assert_eq!(error["path"], json!(["notifications", "user"]));
+
+    let reply = stack
+        .services
+        .call(
+            ServiceKind::Users,
+            reqwest::Method::POST,
+            "/__faults/reset",
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    place_order(&stack, 1).await;
+    let healed = socket.message().await;
+    assert_eq!(healed["type"], "next", "{healed}");
+    let event = notification(&healed["payload"]);
+    assert!(event["user"]["name"].is_string(), "{healed}");
+}
