@@ -222,6 +222,7 @@ fn build_subscription(graph: &Arc<Graph>, spec: &SubscriptionSpec, hub: &Arc<Hub
                 parent_paths: HashMap::new(),
                 shared_batch: false,
             }),
+            rest: field.stream.rest.clone(),
             event: field.stream.event.clone(),
             hub: hub.clone(),
         });

@@ -18,9 +18,10 @@ use crate::live::{Delivery, FeedKey, Hub, Subscription};
 /// Everything a subscription field's resolver needs, prepared once.
 #[derive(Debug)]
 pub struct StreamPlan {
-    /// The field, planned as a call whose answer is the stream (for rendering the URL and
-    /// converting each event).
+    /// The field, planned as a call whose answer is the stream (its variables and type).
     pub plan: Arc<FieldPlan>,
+    /// The stream's URL, headers and `select`.
+    pub rest: Arc<crate::model::RestSpec>,
     pub event: String,
     pub hub: Arc<Hub>,
 }
@@ -50,9 +51,7 @@ pub fn subscribe(plan: Arc<StreamPlan>, ctx: ResolverContext<'_>) -> Subscriptio
             }
             left => left.map(|left| tokio::time::Instant::now() + left),
         };
-        let super::Resolution::Rest { rest, .. } = &field.field.resolution else {
-            return Err(coded("a stream field without its stream", "INTERNAL", None));
-        };
+        let rest = &plan.rest;
         let vars = Vars {
             plan: field,
             args: Some(ctx.args.as_index_map()),
@@ -135,15 +134,13 @@ fn convert(
     data: &RequestData,
     event: Arc<Value>,
 ) -> Option<FieldValue<'static>> {
-    let field = &plan.plan;
-    let super::Resolution::Rest { rest, .. } = &field.field.resolution else {
-        return None;
-    };
+    let (field, rest) = (&plan.plan, &plan.rest);
     // Each event resolves afresh: nothing an earlier event loaded is reused for it.
     data.begin_event();
     let loc = Loc::new(event).join(&rest.select);
     match convert_at(loc.value(), At::Loc(&loc), field, &rest.source, data) {
         Ok(Some(value)) => Some(value),
+        // A null event (the field is nullable) carries nothing to send.
         Ok(None) => None,
         Err(error) => {
             tracing::warn!(
