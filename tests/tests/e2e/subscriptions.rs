@@ -775,3 +775,50 @@ async fn a_failing_join_in_one_event_does_not_end_the_subscription() {
     let event = notification(&healed["payload"]);
     assert!(event["user"]["name"].is_string(), "{healed}");
 }
+
+#[tokio::test]
+async fn subscriptions_outlive_a_reload() {
+    let stack = start(|_| {}).await;
+    let alice = token("1", 600);
+    let mut before = EventStream::open(&stack, Some(&alice), SUBSCRIPTION)
+        .await
+        .expect("opens");
+    until_open_streams(&stack, 1).await;
+
+    // The same graph with a changed description, served by the next version.
+    let dir = std::env::temp_dir().join(format!("switchyard-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("shop.graphql");
+    let schema = switchyard_schema::SHOP_SCHEMA.replace(
+        "The signed-in user's new notifications",
+        "New notifications of the signed-in user",
+    );
+    std::fs::write(&file, &schema).expect("the schema is written");
+    let mut config = Config::default();
+    with_auth(&mut config);
+    config.schema.path = file;
+    for kind in ServiceKind::ALL {
+        config
+            .sources
+            .entry(kind.name().to_owned())
+            .or_default()
+            .url = Some(stack.services.url(kind));
+    }
+    switchyard::reload(stack.gateway.state(), &config)
+        .await
+        .expect("the new version loads");
+    let sdl = stack
+        .query("{ __type(name: \"Subscription\") { fields { description } } }")
+        .await;
+    assert!(sdl.text.contains("New notifications"), "{}", sdl.text);
+
+    // The subscription of the old version still delivers; a new one runs on the new.
+    let mut after = EventStream::open(&stack, Some(&alice), SUBSCRIPTION)
+        .await
+        .expect("opens");
+    until_open_streams(&stack, 2).await;
+    place_order(&stack, 1).await;
+    assert_eq!(notification(&before.next_payload().await)["userId"], "1");
+    assert_eq!(notification(&after.next_payload().await)["userId"], "1");
+    let _ = std::fs::remove_dir_all(&dir);
+}
