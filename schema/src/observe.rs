@@ -82,11 +82,24 @@ pub struct RequestStats {
 
 impl RequestStats {
     /// The operation that ran (for a batch, the last one), once known.
+    /// Before it executes (a subscription that delivered no event), the document's only
+    /// operation.
     pub fn operation(&self) -> Option<Operation> {
-        self.operation
+        let chosen = self
+            .operation
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone();
+        chosen.or_else(|| {
+            let operations = self
+                .operations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match operations.as_slice() {
+                [only] => Some(only.clone()),
+                _ => None,
+            }
+        })
     }
 
     pub(crate) fn set_operations(&self, operations: Vec<Operation>) {

@@ -15,6 +15,17 @@ const query = `query Dashboard {
   }
 }`;
 
+// `#live` opens on the live example instead: a subscription to the signed-in user's
+// notifications (place an order in another tab to see one arrive).
+const live = `subscription Live {
+  notifications {
+    message
+    createdAt
+    user { name }
+  }
+}`;
+const livePage = window.location.hash.startsWith("#live");
+
 const token = document
   .querySelector('meta[name="switchyard-demo-token"]')
   ?.getAttribute("content");
@@ -34,14 +45,14 @@ const fetcher = createGraphiQLFetcher({
 createRoot(document.getElementById("graphiql")).render(
   <GraphiQL
     fetcher={fetcher}
-    defaultQuery={query}
+    defaultQuery={livePage ? live : query}
     headers={headers}
     defaultEditorToolsVisibility={headers ? "headers" : false}
   />,
 );
 
-// `#run` runs the query once the page is ready (the browser test uses it).
-if (window.location.hash === "#run") {
+// `#run` (or `#live-run`) runs the query once the page is ready (the browser tests use it).
+if (window.location.hash === "#run" || window.location.hash === "#live-run") {
   const run = () => {
     const button = document.querySelector(".graphiql-execute-button");
     if (button) {

@@ -101,3 +101,48 @@ async fn graphiql_runs_the_dashboard_query_offline() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     demo.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_runs_a_subscription_over_its_websocket() {
+    let demo = switchyard::demo::start("127.0.0.1:0".parse().expect("an address"), 42)
+        .await
+        .expect("the demo starts");
+    let gateway = demo.gateway().url();
+    let page = format!("{gateway}/graphql#live-run");
+    let profile =
+        std::env::temp_dir().join(format!("switchyard-chromium-live-{}", std::process::id()));
+    let dom = tokio::task::spawn_blocking({
+        let profile = profile.clone();
+        move || headless(&page, &["--dump-dom"], &profile)
+    })
+    .await
+    .expect("chromium finishes");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        dom.contains("cm-keyword\">subscription<"),
+        "the live example is in the editor"
+    );
+
+    // The page subscribed over the WebSocket (past the origin check and the CSP), signed in
+    // with the demo token: the gateway counted one subscription that ended without errors
+    // when Chromium closed the socket.
+    let series = "switchyard_graphql_requests_total{operation_name=\"Live\",operation_type=\"subscription\",outcome=\"ok\"}";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = reqwest::get(format!("{gateway}/metrics"))
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("a body");
+        if switchyard_tests::metric_value(&metrics, series) == Some(1.0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no subscription from the page: {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    demo.stop().await.expect("stops");
+}
