@@ -71,6 +71,9 @@ pub struct SourcePolicy {
     /// How long after a cached answer goes stale it may still be served when the service
     /// fails (stale-if-error); zero never serves stale answers.
     pub stale_if_error: Duration,
+    /// Concurrent requests' loads of the same endpoint share calls (see
+    /// [`crate::fetch::coalesce`]): safe wherever the service answers identical calls alike.
+    pub coalesce: bool,
 }
 
 impl Default for SourcePolicy {
@@ -87,6 +90,7 @@ impl Default for SourcePolicy {
             max_concurrency: 512,
             max_response_bytes: 32 * 1024 * 1024,
             stale_if_error: Duration::ZERO,
+            coalesce: true,
         }
     }
 }

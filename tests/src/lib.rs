@@ -219,6 +219,20 @@ impl StackBuilder {
         self
     }
 
+    /// Every request makes its own upstream calls: for tests that count one request's
+    /// calls while others run (coalescing would share them).
+    pub fn without_coalescing(self) -> Self {
+        self.config(|config| {
+            for kind in ServiceKind::ALL {
+                config
+                    .sources
+                    .entry(kind.name().to_owned())
+                    .or_default()
+                    .coalesce = Some(false);
+            }
+        })
+    }
+
     pub async fn start(self) -> Stack {
         let services = self.services.start().await;
         let gateway = services.gateway(&self.schema, self.config).await;

@@ -42,6 +42,10 @@ pub struct SourceOverride {
     /// How long past its freshness a cached answer may stand in for a failing service.
     #[serde(default, with = "humantime_serde")]
     pub stale_if_error: Option<Duration>,
+    /// Concurrent requests' calls to this source share upstream calls when identical
+    /// (batches merge their keys).
+    #[serde(default)]
+    pub coalesce: Option<bool>,
 }
 
 impl SourceOverride {
@@ -66,7 +70,8 @@ impl SourceOverride {
             breaker_open_for,
             max_concurrency,
             max_response_bytes,
-            stale_if_error
+            stale_if_error,
+            coalesce
         );
         policy
     }

@@ -72,6 +72,17 @@ impl BatchGroup {
         }
     }
 
+    /// The same batch made with `request` (another caller's copy of the call).
+    pub fn shaped(&self, request: PreparedRequest) -> Self {
+        BatchGroup::new(
+            request,
+            self.select.clone(),
+            self.match_path.clone(),
+            self.max_batch,
+            self.keep.clone(),
+        )
+    }
+
     /// The same call, its response keeping only `keep`.
     pub fn keeping(&self, keep: KeySet) -> Self {
         BatchGroup::new(
@@ -115,7 +126,7 @@ pub enum LoadKey {
     Batch(Arc<BatchGroup>, String),
 }
 
-type Waiters = Vec<oneshot::Sender<Loaded>>;
+pub(super) type Waiters = Vec<oneshot::Sender<Loaded>>;
 
 /// Loads registered and not yet sent.
 #[derive(Default)]
@@ -200,18 +211,27 @@ impl RestLoader {
         };
         let fetcher = &self.fetcher;
         let stats = &*self.stats;
-        let singles = join_all(
-            pending
-                .calls
-                .into_iter()
-                .map(|(request, waiters)| async move {
+        let coalescer = &fetcher.coalescer;
+        // Sources that coalesce take the loads into their windows, shared with the other
+        // requests dispatching now (see [`super::coalesce`]); the rest go out from here.
+        let mut singles = Vec::new();
+        for (request, waiters) in pending.calls {
+            if fetcher.coalesces(&request.source) {
+                coalescer.call(fetcher, request, waiters, &self.stats);
+            } else {
+                singles.push(async move {
                     let result = fetcher.fetch(&request, stats).await.map(Found::Whole);
                     answer(waiters, &result);
-                }),
-        );
+                });
+            }
+        }
         // Each endpoint's keys, in chunks of its batch size.
         let mut chunks = Vec::new();
         for (group, keys) in pending.batches {
+            if fetcher.coalesces(&group.request.source) {
+                coalescer.batch(fetcher, group, keys, &self.stats);
+                continue;
+            }
             let mut keys: Vec<(String, Waiters)> = keys.into_iter().collect();
             let size = group.max_batch.max(1);
             while !keys.is_empty() {
@@ -228,16 +248,11 @@ impl RestLoader {
                 answer(waiters, &result);
             }
         }));
-        futures_util::join!(singles, batches);
+        futures_util::join!(join_all(singles), batches);
     }
 }
 
-fn answer(waiters: Waiters, result: &Loaded) {
-    for waiter in waiters {
-        // A waiter that is gone (its request was cancelled) needs nothing.
-        let _ = waiter.send(result.clone());
-    }
-}
+use super::coalesce::answer;
 
 /// The text of a key as it appears in results: strings as they are, numbers as digits.
 pub fn key_text(value: &Value) -> Option<String> {
@@ -259,7 +274,7 @@ pub enum Found {
 
 pub type Loaded = Result<Found, FetchError>;
 
-async fn load_batch(
+pub(super) async fn load_batch(
     fetcher: &Fetcher,
     group: &BatchGroup,
     keys: &[&str],

@@ -1,6 +1,7 @@
 //! Talking to the services: one HTTP client pool per source, a response cache shared by all
 //! requests, and the per-request loader that batches and deduplicates calls.
 
+pub mod coalesce;
 pub mod error;
 pub mod loader;
 pub mod project;
@@ -111,6 +112,8 @@ pub struct Fetcher {
     observer: Arc<OnceLock<Arc<dyn Observer>>>,
     /// The second-level cache, when the host attaches one.
     shared: OnceLock<Arc<dyn SharedCache>>,
+    /// Loads of concurrent requests gathered into shared calls (sources that coalesce).
+    pub(crate) coalescer: coalesce::Coalescer,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -163,6 +166,7 @@ impl Fetcher {
             cache,
             observer,
             shared: OnceLock::new(),
+            coalescer: coalesce::Coalescer::default(),
         })
     }
 
@@ -205,6 +209,13 @@ impl Fetcher {
 
     pub fn source(&self, name: &SourceName) -> Option<&SourceSpec> {
         self.sources.get(name).map(|s| &s.spec)
+    }
+
+    /// Whether calls to `source` coalesce across requests (see [`coalesce`]).
+    pub fn coalesces(&self, source: &SourceName) -> bool {
+        self.sources
+            .get(source)
+            .is_some_and(|s| s.spec.policy.coalesce)
     }
 
     /// Runs a call, through the cache for GETs: a fresh cached body is returned as is.

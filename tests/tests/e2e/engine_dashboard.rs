@@ -173,8 +173,9 @@ async fn without_a_batch_endpoint_joins_make_one_call_per_distinct_key() {
 #[tokio::test]
 async fn concurrent_requests_each_keep_one_call_per_level() {
     // Many requests at once, each its own caller: every request still sends each level as
-    // one batched call, however its resolvers interleave with the others'.
-    let stack = Stack::start().await;
+    // one batched call, however its resolvers interleave with the others' (without
+    // coalescing, which merges the requests' batches: engine_coalesce).
+    let stack = Stack::builder().without_coalescing().start().await;
     let requests = (0..16).map(|i| {
         let stack = &stack;
         async move {

@@ -1,5 +1,6 @@
 //! In-flight deduplication: identical queries of one caller share one execution; other
-//! callers, mutations, and a disabled switch do not.
+//! callers, mutations, and a disabled switch do not. Executions are counted by their
+//! upstream calls, so cross-request coalescing (which would share those) is off here.
 
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ async fn slow_orders(stack: &Stack) {
 
 #[tokio::test]
 async fn identical_queries_of_one_caller_share_one_execution() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().without_coalescing().start().await;
     slow_orders(&stack).await;
     let answers = concurrently(&stack, json!({ "query": QUERY }), &["same"; 10]).await;
     assert!(
@@ -76,7 +77,7 @@ async fn identical_queries_of_one_caller_share_one_execution() {
 
 #[tokio::test]
 async fn mutations_never_share_and_errors_reach_every_waiter() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().without_coalescing().start().await;
     let set = stack
         .services
         .set_faults(ServiceKind::Notifications, json!({"latencyMs": 200}))
@@ -116,6 +117,7 @@ async fn mutations_never_share_and_errors_reach_every_waiter() {
 #[tokio::test]
 async fn turned_off_every_request_executes() {
     let stack = Stack::builder()
+        .without_coalescing()
         .config(|config| config.graphql.dedup = false)
         .start()
         .await;

@@ -2,6 +2,7 @@
 
 mod deploy_compose;
 mod engine_cache;
+mod engine_coalesce;
 mod engine_dashboard;
 mod engine_dedup;
 mod engine_failures;

@@ -172,6 +172,12 @@ async fn a_full_service_fails_fast() {
                 .entry("payments".into())
                 .or_default()
                 .max_concurrency = Some(1);
+            // Two requests' payment batches must be two calls to meet the limit.
+            config
+                .sources
+                .entry("payments".into())
+                .or_default()
+                .coalesce = Some(false);
         })
         .start()
         .await;

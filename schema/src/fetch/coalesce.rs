@@ -1,0 +1,209 @@
+//! Coalescing across requests: the keyed loads that concurrent GraphQL requests dispatch to
+//! the same endpoint within one short window become one upstream call (the union of their
+//! keys, split by the source's batch size), and identical calls become one.
+//!
+//! Two requests share a call only when the service could not tell their calls apart: the
+//! same method, URL template, body and headers (the identity forwarded from a token among
+//! them), and the same projection of the answer. Then the service's answer to one is its
+//! answer to the other, and each request still receives only the keys it asked for. What
+//! tells two callers apart for the gateway's cache (the caller scope) is no part of the
+//! call, so it does not keep them apart here; it is kept for the cache as the first
+//! request's. A `traceparent` is no identity either: the shared call carries the first's.
+//!
+//! The window is a few turns of the scheduler, like a request's own gathering (see
+//! [`super::loader`]): loads ready now join, none waits for a timer.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use async_graphql::indexmap::IndexMap;
+use reqwest::header::HeaderName;
+use tracing::Instrument;
+
+use super::{
+    Fetcher, PreparedRequest,
+    loader::{BatchGroup, Found, Loaded, load_batch},
+};
+use crate::observe::RequestStats;
+
+type Waiters = Vec<tokio::sync::oneshot::Sender<Loaded>>;
+
+/// What must be equal for two loads to share a call: the call without the caller's cache
+/// scope and trace context.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Shape {
+    Batch(Arc<BatchGroup>),
+    Call(Arc<PreparedRequest>),
+}
+
+fn call_shape(request: &PreparedRequest) -> PreparedRequest {
+    let traceparent = HeaderName::from_static("traceparent");
+    PreparedRequest {
+        scope: None,
+        headers: request
+            .headers
+            .iter()
+            .filter(|(name, _)| *name != traceparent)
+            .cloned()
+            .collect(),
+        ..request.clone()
+    }
+}
+
+/// Loads gathered for one shape, not sent yet.
+enum Window {
+    Batch {
+        /// The first request's group: its call (scope, trace context) is the one sent.
+        group: Arc<BatchGroup>,
+        keys: IndexMap<String, Waiters>,
+        stats: Arc<RequestStats>,
+    },
+    Call {
+        request: Arc<PreparedRequest>,
+        waiters: Waiters,
+        stats: Arc<RequestStats>,
+    },
+}
+
+/// The windows open now, for every source that coalesces.
+#[derive(Default)]
+pub struct Coalescer {
+    open: Mutex<HashMap<Shape, Window>>,
+}
+
+impl std::fmt::Debug for Coalescer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coalescer").finish_non_exhaustive()
+    }
+}
+
+/// How many scheduler turns a window stays open. Requests running now reach their own
+/// dispatch within a few turns of each other.
+const WINDOW_TURNS: usize = 2;
+
+impl Coalescer {
+    /// Adds one request's keys of a batched endpoint to the window of its shape, opening
+    /// one (and scheduling its call) when none is open. Each waiter gets its key's result.
+    pub fn batch(
+        &self,
+        fetcher: &Arc<Fetcher>,
+        group: Arc<BatchGroup>,
+        keys: IndexMap<String, Waiters>,
+        stats: &Arc<RequestStats>,
+    ) {
+        let shape = Shape::Batch(Arc::new(group.shaped(call_shape(&group.request))));
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(Window::Batch { keys: pending, .. }) = open.get_mut(&shape) {
+            for (key, mut waiters) in keys {
+                pending.entry(key).or_default().append(&mut waiters);
+            }
+            return;
+        }
+        open.insert(
+            shape.clone(),
+            Window::Batch {
+                group,
+                keys,
+                stats: stats.clone(),
+            },
+        );
+        drop(open);
+        self.schedule(fetcher, shape);
+    }
+
+    /// Adds one request's waiters of a call to the window of its shape (single flight).
+    pub fn call(
+        &self,
+        fetcher: &Arc<Fetcher>,
+        request: Arc<PreparedRequest>,
+        mut waiters: Waiters,
+        stats: &Arc<RequestStats>,
+    ) {
+        let shape = Shape::Call(Arc::new(call_shape(&request)));
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(Window::Call {
+            waiters: pending, ..
+        }) = open.get_mut(&shape)
+        {
+            pending.append(&mut waiters);
+            return;
+        }
+        open.insert(
+            shape.clone(),
+            Window::Call {
+                request,
+                waiters,
+                stats: stats.clone(),
+            },
+        );
+        drop(open);
+        self.schedule(fetcher, shape);
+    }
+
+    /// Closes the window of `shape` after a few turns and makes its call. Spawned: no
+    /// request going away cancels a call others wait on.
+    fn schedule(&self, fetcher: &Arc<Fetcher>, shape: Shape) {
+        let fetcher = fetcher.clone();
+        let task = async move {
+            for _ in 0..WINDOW_TURNS {
+                tokio::task::yield_now().await;
+            }
+            let window = fetcher
+                .coalescer
+                .open
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&shape);
+            match window {
+                Some(Window::Batch { group, keys, stats }) => {
+                    send_batch(&fetcher, &group, keys, &stats).await;
+                }
+                Some(Window::Call {
+                    request,
+                    waiters,
+                    stats,
+                }) => {
+                    let result = fetcher.fetch(&request, &stats).await.map(Found::Whole);
+                    answer(waiters, &result);
+                }
+                None => {}
+            }
+        };
+        tokio::spawn(task.instrument(tracing::Span::current()));
+    }
+}
+
+/// The union of the window's keys, in calls of at most the source's batch size.
+async fn send_batch(
+    fetcher: &Fetcher,
+    group: &BatchGroup,
+    keys: IndexMap<String, Waiters>,
+    stats: &RequestStats,
+) {
+    let mut keys: Vec<(String, Waiters)> = keys.into_iter().collect();
+    let size = group.max_batch.max(1);
+    let mut chunks = Vec::new();
+    while !keys.is_empty() {
+        let rest = keys.split_off(keys.len().min(size));
+        chunks.push(std::mem::replace(&mut keys, rest));
+    }
+    let calls = chunks.into_iter().map(|chunk| async move {
+        let results = {
+            let keys: Vec<&str> = chunk.iter().map(|(key, _)| key.as_str()).collect();
+            load_batch(fetcher, group, &keys, stats).await
+        };
+        for ((_, waiters), (_, result)) in chunk.into_iter().zip(results) {
+            answer(waiters, &result);
+        }
+    });
+    futures_util::future::join_all(calls).await;
+}
+
+pub(super) fn answer(waiters: Waiters, result: &Loaded) {
+    for waiter in waiters {
+        // A waiter that is gone (its request was cancelled) needs nothing.
+        let _ = waiter.send(result.clone());
+    }
+}
