@@ -36,7 +36,9 @@ RELEASE = ROOT / "target" / "release"
 
 SERVICES_BASE = 4100  # users 4101, orders 4102, payments 4103, notifications 4104
 SERVICES = ["users", "orders", "payments", "notifications"]
-PORTS = {"switchyard": 4110, "direct": 4190, "apollo": 4170, "hive": 4180}
+# `switchyard-solo` is Switchyard with coalescing across requests off: every request makes
+# its own upstream calls, as a per-request loader does. Side by side, it shows the lever.
+PORTS = {"switchyard": 4110, "switchyard-solo": 4111, "direct": 4190, "apollo": 4170, "hive": 4180}
 
 # --- Scenarios -------------------------------------------------------------------------
 
@@ -269,12 +271,14 @@ def reset_upstream() -> None:
 
 def start_candidate(name: str, cpus: str | None, logs: Path, work: Path) -> Server:
     port = PORTS[name]
-    if name == "switchyard":
+    if name in ("switchyard", "switchyard-solo"):
         # No rate limit (the load comes from one address) and no token checks: the peers
         # have neither (docs/benchmark.md).
         env = {"SWITCHYARD_LOG__FILTER": "warn", "SWITCHYARD_RATE_LIMIT__ENABLED": "false"}
         for index, service in enumerate(SERVICES):
             env[f"SWITCHYARD_SOURCES__{service.upper()}__URL"] = service_url(index)
+            if name == "switchyard-solo":
+                env[f"SWITCHYARD_SOURCES__{service.upper()}__COALESCE"] = "false"
         cmd = [str(RELEASE / "switchyard"), "serve", "--schema", "schema/examples/shop.graphql",
                "--listen", f"127.0.0.1:{port}"]
         server = Server(name, cmd, cpus, env, logs, ports=(port,))
@@ -555,7 +559,7 @@ def ratio_lines(results: list[Result]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidates", default="switchyard,direct,apollo,hive")
+    parser.add_argument("--candidates", default="switchyard,switchyard-solo,direct,apollo,hive")
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each run")

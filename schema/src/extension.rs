@@ -220,6 +220,10 @@ impl Extension for PerRequest {
         };
         let mut response = next.run(ctx, operation_name).instrument(span).await;
         nulls::finish(&self.failures, &mut response);
+        // Before sharing it: requests that share the answer are told what it stood on.
+        if let (Some(data), None) = (data, &held) {
+            data.stats.flag(&mut response);
+        }
         if let Some(leader) = leader {
             leader.finish(&response);
         }

@@ -180,4 +180,37 @@ impl RequestStats {
     pub(crate) fn count_call(&self) {
         self.upstream_calls.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// Takes on what a call made on this request's behalf cost (its calls, when `calls`)
+    /// and what stood in for a failing service.
+    pub(crate) fn absorb(&self, shared: &RequestStats, calls: bool) {
+        if calls {
+            self.upstream_calls
+                .fetch_add(shared.upstream_calls(), Ordering::Relaxed);
+        }
+        for source in shared.stale_sources() {
+            self.served_stale(&source);
+        }
+    }
+
+    /// Says in `response.extensions` what stood in for failing services: `stale` lists the
+    /// services whose stale cached answers were served, `fallback` the fields
+    /// (`Type.field`) that answered their schema-declared `@fallback`.
+    pub fn flag(&self, response: &mut async_graphql::Response) {
+        for (key, names) in [
+            ("stale", self.stale_sources()),
+            ("fallback", self.fallbacks()),
+        ] {
+            if names.is_empty() {
+                continue;
+            }
+            let list = names
+                .into_iter()
+                .map(async_graphql::Value::String)
+                .collect();
+            response
+                .extensions
+                .insert(key.to_owned(), async_graphql::Value::List(list));
+        }
+    }
 }

@@ -229,11 +229,10 @@ async fn serve(state: &GraphqlState, version: &Version, request: Request, id: &s
     let limits = Arc::new(RateLimitSlot::default());
     let stats = Arc::new(RequestStats::default());
     let batch = batch.data(limits.clone());
-    let mut answer = version
+    let answer = version
         .engine
         .execute_batch(batch, caller, stats.clone())
         .await;
-    flag_fallbacks(&mut answer, &stats);
 
     let codes = error_codes(&answer);
     for code in &codes {
@@ -304,38 +303,6 @@ fn finish(state: &GraphqlState, id: &str, started: Instant, served: Served) {
         shared = served.shared,
         "request"
     );
-}
-
-/// Answers that stand in for a failing service say so: `extensions.stale` lists the
-/// services whose stale cached answers were served, `extensions.fallback` the fields
-/// (`Type.field`) that answered their schema-declared `@fallback`.
-fn flag_fallbacks(answer: &mut BatchResponse, stats: &RequestStats) {
-    let flags: Vec<(&str, BTreeSet<String>)> = [
-        ("stale", stats.stale_sources()),
-        ("fallback", stats.fallbacks()),
-    ]
-    .into_iter()
-    .filter(|(_, names)| !names.is_empty())
-    .collect();
-    if flags.is_empty() {
-        return;
-    }
-    let flag = |response: &mut async_graphql::Response| {
-        for (key, names) in &flags {
-            let list = names
-                .iter()
-                .cloned()
-                .map(async_graphql::Value::String)
-                .collect();
-            response
-                .extensions
-                .insert((*key).to_owned(), async_graphql::Value::List(list));
-        }
-    };
-    match answer {
-        BatchResponse::Single(response) => flag(response),
-        BatchResponse::Batch(all) => all.iter_mut().for_each(flag),
-    }
 }
 
 fn responses(answer: &BatchResponse) -> Vec<&async_graphql::Response> {

@@ -58,13 +58,38 @@ enum Window {
         /// The first request's group: its call (scope, trace context) is the one sent.
         group: Arc<BatchGroup>,
         keys: IndexMap<String, Waiters>,
-        stats: Arc<RequestStats>,
+        requests: Participants,
     },
     Call {
         request: Arc<PreparedRequest>,
         waiters: Waiters,
-        stats: Arc<RequestStats>,
+        requests: Participants,
     },
+}
+
+/// The requests a window's call is made for, first first: the call's cost is counted as
+/// the first's, and what stood in for a failing service is told to each.
+#[derive(Default)]
+struct Participants(Vec<Arc<RequestStats>>);
+
+impl Participants {
+    fn join(&mut self, stats: &Arc<RequestStats>) {
+        if !self.0.iter().any(|known| Arc::ptr_eq(known, stats)) {
+            self.0.push(stats.clone());
+        }
+    }
+
+    fn tell(&self, shared: &RequestStats) {
+        for (index, stats) in self.0.iter().enumerate() {
+            stats.absorb(shared, index == 0);
+        }
+    }
+}
+
+fn participants(stats: &Arc<RequestStats>) -> Participants {
+    let mut requests = Participants::default();
+    requests.join(stats);
+    requests
 }
 
 /// The windows open now, for every source that coalesces.
@@ -95,10 +120,16 @@ impl Coalescer {
     ) {
         let shape = Shape::Batch(Arc::new(group.shaped(call_shape(&group.request))));
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(Window::Batch { keys: pending, .. }) = open.get_mut(&shape) {
+        if let Some(Window::Batch {
+            keys: pending,
+            requests,
+            ..
+        }) = open.get_mut(&shape)
+        {
             for (key, mut waiters) in keys {
                 pending.entry(key).or_default().append(&mut waiters);
             }
+            requests.join(stats);
             return;
         }
         open.insert(
@@ -106,7 +137,7 @@ impl Coalescer {
             Window::Batch {
                 group,
                 keys,
-                stats: stats.clone(),
+                requests: participants(stats),
             },
         );
         drop(open);
@@ -124,10 +155,13 @@ impl Coalescer {
         let shape = Shape::Call(Arc::new(call_shape(&request)));
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(Window::Call {
-            waiters: pending, ..
+            waiters: pending,
+            requests,
+            ..
         }) = open.get_mut(&shape)
         {
             pending.append(&mut waiters);
+            requests.join(stats);
             return;
         }
         open.insert(
@@ -135,7 +169,7 @@ impl Coalescer {
             Window::Call {
                 request,
                 waiters,
-                stats: stats.clone(),
+                requests: participants(stats),
             },
         );
         drop(open);
@@ -156,16 +190,28 @@ impl Coalescer {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&shape);
+            let shared = RequestStats::default();
             match window {
-                Some(Window::Batch { group, keys, stats }) => {
-                    send_batch(&fetcher, &group, keys, &stats).await;
+                Some(Window::Batch {
+                    group,
+                    keys,
+                    requests,
+                }) => {
+                    let answers = send_batch(&fetcher, &group, keys, &shared).await;
+                    // Told before answered: a request reads its flags when it finishes.
+                    requests.tell(&shared);
+                    for (waiters, result) in answers {
+                        answer(waiters, &result);
+                    }
                 }
                 Some(Window::Call {
                     request,
                     waiters,
-                    stats,
+                    requests,
                 }) => {
-                    let result = fetcher.fetch(&request, &stats).await.map(Found::Whole);
+                    let result = fetcher.fetch(&request, &shared).await.map(Found::Whole);
+                    // Told before answered: a request reads its flags when it finishes.
+                    requests.tell(&shared);
                     answer(waiters, &result);
                 }
                 None => {}
@@ -175,13 +221,14 @@ impl Coalescer {
     }
 }
 
-/// The union of the window's keys, in calls of at most the source's batch size.
+/// The union of the window's keys, in calls of at most the source's batch size; each
+/// key's waiters with their result.
 async fn send_batch(
     fetcher: &Fetcher,
     group: &BatchGroup,
     keys: IndexMap<String, Waiters>,
     stats: &RequestStats,
-) {
+) -> Vec<(Waiters, Loaded)> {
     let mut keys: Vec<(String, Waiters)> = keys.into_iter().collect();
     let size = group.max_batch.max(1);
     let mut chunks = Vec::new();
@@ -194,11 +241,17 @@ async fn send_batch(
             let keys: Vec<&str> = chunk.iter().map(|(key, _)| key.as_str()).collect();
             load_batch(fetcher, group, &keys, stats).await
         };
-        for ((_, waiters), (_, result)) in chunk.into_iter().zip(results) {
-            answer(waiters, &result);
-        }
+        chunk
+            .into_iter()
+            .zip(results)
+            .map(|((_, waiters), (_, result))| (waiters, result))
+            .collect::<Vec<_>>()
     });
-    futures_util::future::join_all(calls).await;
+    futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 pub(super) fn answer(waiters: Waiters, result: &Loaded) {

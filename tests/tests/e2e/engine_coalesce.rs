@@ -195,3 +195,52 @@ async fn failing_calls(stack: &Stack, count: usize) -> Vec<Value> {
     });
     futures_util::future::join_all(runs).await
 }
+
+#[tokio::test]
+async fn every_request_sharing_a_stale_answer_is_told_so() {
+    // Whether the requests share one execution (deduplication) or one upstream call
+    // (coalescing), each answer says the service was covered by a stale answer.
+    let schema = r#"
+        extend schema @source(name: "users", url: "http://127.0.0.1:9")
+        type Query { user(id: ID!): User @rest(source: "users", path: "/users/{$args.id}") @cacheControl(maxAge: 1) }
+        type User { id: ID! name: String! }
+    "#;
+    for dedup in [true, false] {
+        let stack = Stack::builder()
+            .schema(schema)
+            .config(|config| {
+                config.graphql.dedup = dedup;
+                let users = config.sources.entry("users".into()).or_default();
+                users.stale_if_error = Some(Duration::from_secs(5));
+                users.retries = Some(0);
+            })
+            .start()
+            .await;
+        let query = json!({"query": "{ user(id: 5) { name } }"});
+        let ask = || stack.graphql_with(query.clone(), &[("authorization", "Bearer same")]);
+        let fresh = ask().await;
+        assert!(fresh.body.get("extensions").is_none(), "{}", fresh.text);
+
+        let set = stack
+            .services
+            .set_faults(
+                ServiceKind::Users,
+                json!({"latencyMs": 300, "errorRate": 1.0}),
+            )
+            .await;
+        assert_eq!(set.status, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        stack.services.reset_stats().await;
+        let answers = futures_util::future::join_all([ask(), ask(), ask()]).await;
+        for answer in &answers {
+            assert_eq!(answer.body["data"], fresh.body["data"], "{}", answer.text);
+            assert_eq!(
+                answer.body["extensions"]["stale"],
+                json!(["users"]),
+                "dedup {dedup}: {}",
+                answer.text
+            );
+        }
+        assert_eq!(stack.services.total_requests(ServiceKind::Users).await, 1);
+    }
+}
