@@ -55,6 +55,12 @@ BIG = (
     " createdAt orders(first: 10) { id status total currency createdAt"
     " items { sku name quantity unitPrice } } } }"
 )
+# Wide: one upstream call, 200 objects × 6 leaves: the cost of answering leaves, with no
+# fan-out to hide it.
+WIDE = (
+    "query Wide($offset: Int!) { users(first: 200, offset: $offset) {"
+    " __typename id name country tier createdAt } }"
+)
 TINY = "query Tiny { __typename }"
 MUTATION = (
     "mutation PlaceOrder($userId: Int!, $sku: String!) { placeOrder(input: {userId: $userId,"
@@ -105,6 +111,8 @@ SCENARIOS = [
     Scenario("big", "Big", BIG, '{"offset": %ID%}', (0, 4900),
              summary="100 users with 10 orders and their line items (~0.5 MB)"),
     Scenario("tiny", "Tiny", TINY, "{}", (1, 1), summary="`{ __typename }`, no upstream call"),
+    Scenario("wide", "Wide", WIDE, '{"offset": %ID%}', (0, 4800),
+             summary="200 users × 6 leaves from one call"),
     Scenario("mutation", "PlaceOrder", MUTATION, '{"userId": %ID%, "sku": "SKU-0001"}', (1, 5000),
              check_id=4999, compare=False, summary="`placeOrder`, one POST"),
 ]

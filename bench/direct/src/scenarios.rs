@@ -18,6 +18,7 @@ pub async fn run(
         "NPlusOne" => n_plus_one(upstreams, int(variables, "offset")?).await,
         "Big" => big(upstreams, int(variables, "offset")?).await,
         "Tiny" => Ok(json!({ "__typename": "Query" })),
+        "Wide" => wide(upstreams, int(variables, "offset")?).await,
         "PlaceOrder" => {
             place_order(
                 upstreams,
@@ -253,6 +254,25 @@ async fn big(upstreams: &Upstreams, offset: i64) -> anyhow::Result<Value> {
             let mut out = pick(user, &["id", "name", "country", "tier", "createdAt"]);
             out["orders"] = Value::Array(orders);
             out
+        })
+        .collect();
+    Ok(json!({ "users": users }))
+}
+
+/// One page of 200 users, six leaves each.
+async fn wide(upstreams: &Upstreams, offset: i64) -> anyhow::Result<Value> {
+    let page = format!("/users?limit=200&offset={offset}");
+    let users: Vec<Value> = items(upstreams.get(&upstreams.users, &page).await?)
+        .iter()
+        .map(|user| {
+            let mut out = Map::new();
+            out.insert("__typename".to_owned(), json!("User"));
+            if let Value::Object(fields) =
+                pick(user, &["id", "name", "country", "tier", "createdAt"])
+            {
+                out.extend(fields);
+            }
+            Value::Object(out)
         })
         .collect();
     Ok(json!({ "users": users }))
