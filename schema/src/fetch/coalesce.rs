@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use super::{
     Fetcher, PreparedRequest,
-    loader::{BatchGroup, Found, Loaded, load_batch},
+    loader::{BatchGroup, Found, Loaded, load_keys},
 };
 use crate::observe::RequestStats;
 
@@ -197,7 +197,7 @@ impl Coalescer {
                     keys,
                     requests,
                 }) => {
-                    let answers = send_batch(&fetcher, &group, keys, &shared).await;
+                    let answers = load_keys(&fetcher, &group, keys, &shared).await;
                     // Told before answered: a request reads its flags when it finishes.
                     requests.tell(&shared);
                     for (waiters, result) in answers {
@@ -219,39 +219,6 @@ impl Coalescer {
         };
         tokio::spawn(task.instrument(tracing::Span::current()));
     }
-}
-
-/// The union of the window's keys, in calls of at most the source's batch size; each
-/// key's waiters with their result.
-async fn send_batch(
-    fetcher: &Fetcher,
-    group: &BatchGroup,
-    keys: IndexMap<String, Waiters>,
-    stats: &RequestStats,
-) -> Vec<(Waiters, Loaded)> {
-    let mut keys: Vec<(String, Waiters)> = keys.into_iter().collect();
-    let size = group.max_batch.max(1);
-    let mut chunks = Vec::new();
-    while !keys.is_empty() {
-        let rest = keys.split_off(keys.len().min(size));
-        chunks.push(std::mem::replace(&mut keys, rest));
-    }
-    let calls = chunks.into_iter().map(|chunk| async move {
-        let results = {
-            let keys: Vec<&str> = chunk.iter().map(|(key, _)| key.as_str()).collect();
-            load_batch(fetcher, group, &keys, stats).await
-        };
-        chunk
-            .into_iter()
-            .zip(results)
-            .map(|((_, waiters), (_, result))| (waiters, result))
-            .collect::<Vec<_>>()
-    });
-    futures_util::future::join_all(calls)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
 }
 
 pub(super) fn answer(waiters: Waiters, result: &Loaded) {

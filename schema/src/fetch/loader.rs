@@ -225,30 +225,19 @@ impl RestLoader {
                 });
             }
         }
-        // Each endpoint's keys, in chunks of its batch size.
-        let mut chunks = Vec::new();
+        let mut batches = Vec::new();
         for (group, keys) in pending.batches {
             if fetcher.coalesces(&group.request.source) {
                 coalescer.batch(fetcher, group, keys, &self.stats);
                 continue;
             }
-            let mut keys: Vec<(String, Waiters)> = keys.into_iter().collect();
-            let size = group.max_batch.max(1);
-            while !keys.is_empty() {
-                let rest = keys.split_off(keys.len().min(size));
-                chunks.push((group.clone(), std::mem::replace(&mut keys, rest)));
-            }
+            batches.push(async move {
+                for (waiters, result) in load_keys(fetcher, &group, keys, stats).await {
+                    answer(waiters, &result);
+                }
+            });
         }
-        let batches = join_all(chunks.into_iter().map(|(group, chunk)| async move {
-            let results = {
-                let keys: Vec<&str> = chunk.iter().map(|(key, _)| key.as_str()).collect();
-                load_batch(fetcher, &group, &keys, stats).await
-            };
-            for ((_, waiters), (_, result)) in chunk.into_iter().zip(results) {
-                answer(waiters, &result);
-            }
-        }));
-        futures_util::join!(join_all(singles), batches);
+        futures_util::join!(join_all(singles), join_all(batches));
     }
 }
 
@@ -274,7 +263,40 @@ pub enum Found {
 
 pub type Loaded = Result<Found, FetchError>;
 
-pub(super) async fn load_batch(
+/// Loads `keys` of a batched endpoint in calls of at most its batch size; each key's
+/// waiters with their result.
+pub(super) async fn load_keys(
+    fetcher: &Fetcher,
+    group: &BatchGroup,
+    keys: IndexMap<String, Waiters>,
+    stats: &RequestStats,
+) -> Vec<(Waiters, Loaded)> {
+    let mut keys: Vec<(String, Waiters)> = keys.into_iter().collect();
+    let size = group.max_batch.max(1);
+    let mut chunks = Vec::new();
+    while !keys.is_empty() {
+        let rest = keys.split_off(keys.len().min(size));
+        chunks.push(std::mem::replace(&mut keys, rest));
+    }
+    let calls = chunks.into_iter().map(|chunk| async move {
+        let results = {
+            let keys: Vec<&str> = chunk.iter().map(|(key, _)| key.as_str()).collect();
+            load_batch(fetcher, group, &keys, stats).await
+        };
+        chunk
+            .into_iter()
+            .zip(results)
+            .map(|((_, waiters), (_, result))| (waiters, result))
+            .collect::<Vec<_>>()
+    });
+    futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+async fn load_batch(
     fetcher: &Fetcher,
     group: &BatchGroup,
     keys: &[&str],
