@@ -70,10 +70,15 @@ struct PerRequest {
     limiter: Arc<Limiter>,
     admission: Option<Arc<dyn Admission>>,
     in_flight: Option<Arc<InFlight>>,
-    /// The query text and variables, kept from parsing for the deduplication key.
-    text: Mutex<Option<(String, String)>>,
+    /// The query text and variables, and whether the query reads only public data, kept
+    /// from parsing for the deduplication key.
+    text: Mutex<Option<(String, String, bool)>>,
     failures: FieldFailures,
 }
+
+/// The deduplication scope of queries that read only public data. No caller's scope looks
+/// like it: they are `anonymous` or a hash with a one-letter prefix.
+const PUBLIC_SCOPE: &str = "*public*";
 
 /// A subscription sent where one answer is expected (a plain POST or GET).
 fn needs_stream() -> ServerError {
@@ -118,11 +123,11 @@ impl Extension for PerRequest {
                 .check_text(query)
                 .map_err(Violation::into_error)?;
             let document = next.run(ctx, query, variables).await?;
-            let cost = self
+            let checked = self
                 .limiter
                 .check_document(&document, variables)
                 .map_err(Violation::into_error)?;
-            Ok::<_, ServerError>((document, cost))
+            Ok::<_, ServerError>((document, checked))
         }
         .instrument(span)
         .await;
@@ -130,14 +135,14 @@ impl Extension for PerRequest {
             && admission.weighs_cost()
         {
             // A document refused by the query limits still counts, as one request.
-            let cost = checked.as_ref().map_or(0, |(_, cost)| *cost);
+            let cost = checked.as_ref().map_or(0, |(_, checked)| checked.cost);
             admission.admit(ctx, data, Some(cost)).await?;
         }
-        let (document, _) = checked?;
+        let (document, checked) = checked?;
         if self.in_flight.is_some() {
             let variables = serde_json::to_string(variables).unwrap_or_default();
             *self.text.lock().unwrap_or_else(PoisonError::into_inner) =
-                Some((query.to_owned(), variables));
+                Some((query.to_owned(), variables, checked.public));
         }
         if let Some(data) = data {
             let operations: Vec<Operation> = document
@@ -194,8 +199,13 @@ impl Extension for PerRequest {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .take()
-                .map(|(query, variables)| OperationKey {
-                    scope: Arc::from(data.caller.scope.as_str()),
+                .map(|(query, variables, public)| OperationKey {
+                    // A query of public data answers everyone alike: any caller may share.
+                    scope: if public {
+                        Arc::from(PUBLIC_SCOPE)
+                    } else {
+                        Arc::from(data.caller.scope.as_str())
+                    },
                     operation: operation_name.map(str::to_owned),
                     query,
                     variables,

@@ -220,10 +220,14 @@ impl StackBuilder {
     }
 
     /// Every request makes its own upstream calls: for tests that count one request's
-    /// calls while others run (coalescing would share them).
+    /// calls while others run (coalescing would share them). After [`StackBuilder::schema`].
     pub fn without_coalescing(self) -> Self {
+        let declared: Vec<ServiceKind> = ServiceKind::ALL
+            .into_iter()
+            .filter(|kind| self.schema.contains(&format!("name: \"{}\"", kind.name())))
+            .collect();
         self.config(|config| {
-            for kind in ServiceKind::ALL {
+            for kind in declared {
                 config
                     .sources
                     .entry(kind.name().to_owned())

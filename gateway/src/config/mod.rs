@@ -95,7 +95,7 @@ pub struct GraphqlConfig {
     pub csrf_prevention: bool,
     /// An identical query (same text, variables, operation and caller credentials) arriving
     /// while one executes waits for that answer instead of executing again. Never for
-    /// mutations, never across callers.
+    /// mutations; across callers only for queries of public data (see the schema docs).
     #[serde(default = "default_true")]
     pub dedup: bool,
     /// A token put in GraphiQL's headers editor; set by `switchyard demo`, never read

@@ -6,6 +6,11 @@
 //! subtree by its size: the value of its slicing argument (`first`, ...), else that
 //! argument's default, else the configured default list size.
 //!
+//! It also tells whether an operation reads only public data: every field it selects is
+//! open to anyone and comes from calls the schema caches for any caller (`@cacheControl(
+//! scope: PUBLIC)`), reading no caller identity. Such an operation answers every caller
+//! alike, so identical ones in flight may share one execution whoever sends them.
+//!
 //! Fragments are summarised once each, so a document that spreads a fragment many times
 //! costs a walk linear in its size, while its expansion is still what gets counted.
 
@@ -16,7 +21,13 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
-use crate::model::{Graph, is_list, named_type};
+use crate::{
+    model::{
+        CacheHint, CacheScope, FieldSpec, Graph, ObjectSpec, Resolution, RestSpec, is_list,
+        named_type,
+    },
+    template::VarRoot,
+};
 
 /// What the analysis needs to know of a field.
 #[derive(Debug, Clone)]
@@ -26,6 +37,40 @@ struct FieldShape {
     list: bool,
     /// Default of each slicing argument the field declares.
     slicing_defaults: Vec<(String, Option<u64>)>,
+    /// Anyone may read it, and its value is the same for every caller.
+    public: bool,
+}
+
+/// Whether a call's answer is the same for every caller: cached for any caller, and its
+/// request reads no identity.
+fn public_call(rest: &RestSpec, hint: Option<CacheHint>) -> bool {
+    hint.is_some_and(|hint| hint.scope == CacheScope::Public)
+        && !rest.uses(&VarRoot::Jwt)
+        && !rest.uses(&VarRoot::Headers)
+}
+
+/// Whether `field` (of a type whose own fields' publicness its parent field decided) is
+/// the same for every caller.
+fn public_field(graph: &Graph, field: &FieldSpec, target: Option<&ObjectSpec>) -> bool {
+    let mut auth = field.auth.clone();
+    if let Some(target) = target {
+        auth.require(&target.auth);
+    }
+    if !auth.is_open() {
+        return false;
+    }
+    match &field.resolution {
+        Resolution::Project { .. } => true,
+        Resolution::Rest { rest, .. } => {
+            public_call(rest, field.cache.or(target.and_then(|t| t.cache)))
+        }
+        Resolution::Join { entity, .. } => graph.objects.get(entity).is_some_and(|entity| {
+            entity
+                .entity
+                .as_ref()
+                .is_some_and(|lookup| public_call(&lookup.rest, entity.cache))
+        }),
+    }
 }
 
 /// Every object type's fields, as the cost analysis sees them.
@@ -44,6 +89,7 @@ impl Shapes {
                 .iter()
                 .map(|field| {
                     let type_name = named_type(&field.ty).to_owned();
+                    let public = public_field(graph, field, graph.objects.get(&type_name));
                     let slicing_defaults = field
                         .args
                         .iter()
@@ -51,6 +97,7 @@ impl Shapes {
                         .map(|arg| (arg.name.clone(), arg.default.as_ref().and_then(size_of)))
                         .collect();
                     let shape = FieldShape {
+                        public,
                         object: graph.objects.contains_key(&type_name),
                         list: is_list(&field.ty),
                         type_name,
@@ -80,7 +127,7 @@ fn size_of(value: &ConstValue) -> Option<u64> {
 }
 
 /// The measures of one operation (or one selection set).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
     pub cost: u64,
     /// Levels of fields: `{ a }` is 1, `{ a { b } }` is 2.
@@ -88,6 +135,21 @@ pub struct Summary {
     pub aliases: usize,
     /// Fields at the top level of the selection set, through fragments.
     pub fields: usize,
+    /// Every field selected is the same for every caller (see the module's notes).
+    pub public: bool,
+}
+
+impl Default for Summary {
+    /// Nothing selected: no cost, and nothing private.
+    fn default() -> Self {
+        Summary {
+            cost: 0,
+            depth: 0,
+            aliases: 0,
+            fields: 0,
+            public: true,
+        }
+    }
 }
 
 impl Summary {
@@ -96,6 +158,7 @@ impl Summary {
         self.depth = self.depth.max(other.depth);
         self.aliases = self.aliases.saturating_add(other.aliases);
         self.fields = self.fields.saturating_add(other.fields);
+        self.public &= other.public;
     }
 }
 
@@ -162,11 +225,17 @@ impl<'a> Walk<'a> {
                         Some(shape) if shape.list => self.list_size(field, shape),
                         _ => 1,
                     };
+                    // Introspection (`__typename`, `__schema`) is the same for everyone.
+                    let public = match shape {
+                        Some(shape) => shape.public,
+                        None => field.name.node.starts_with("__"),
+                    };
                     summary.add(Summary {
                         cost: size.saturating_mul(own.saturating_add(child.cost)),
                         depth: child.depth + 1,
                         aliases: child.aliases + usize::from(field.alias.is_some()),
                         fields: 1,
+                        public: public && child.public,
                     });
                 }
                 Selection::FragmentSpread(spread) => {

@@ -120,6 +120,15 @@ fn over(limit: u64, actual: u64) -> bool {
     limit > 0 && actual > limit
 }
 
+/// What checking a document found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    /// The highest estimated cost of the document's operations.
+    pub cost: u64,
+    /// Every operation reads only data that is the same for every caller.
+    pub public: bool,
+}
+
 /// The limits, ready to check documents of one graph.
 #[derive(Debug)]
 pub struct Limiter {
@@ -150,14 +159,16 @@ impl Limiter {
         Ok(())
     }
 
-    /// The checks on the parsed document; the highest cost of its operations on success.
+    /// The checks on the parsed document; on success, the highest cost of its operations
+    /// and whether all of them read only public data.
     pub fn check_document(
         &self,
         document: &ExecutableDocument,
         variables: &Variables,
-    ) -> Result<u64, Violation> {
+    ) -> Result<Checked, Violation> {
         let limits = &self.limits;
         let mut cost = 0;
+        let mut public = true;
         for summary in analyze(&self.shapes, document, variables) {
             if over(limits.max_root_fields as u64, summary.fields as u64) {
                 return Err(Violation::TooManyRootFields {
@@ -184,8 +195,9 @@ impl Limiter {
                 });
             }
             cost = cost.max(summary.cost);
+            public &= summary.public;
         }
-        Ok(cost)
+        Ok(Checked { cost, public })
     }
 }
 

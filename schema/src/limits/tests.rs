@@ -63,7 +63,9 @@ fn each_rule_has_its_code() {
     let check = |query: &str| {
         limiter.check_text(query)?;
         let document = parse_query(query).expect("parses");
-        limiter.check_document(&document, &Variables::default())
+        limiter
+            .check_document(&document, &Variables::default())
+            .map(|checked| checked.cost)
     };
     let deep = format!(
         "{{ user(id: 1) {{ {} id {} }} }}",
@@ -103,4 +105,46 @@ fn each_rule_has_its_code() {
         check("{ users(first: 50) { orders(first: 5) { payment { status } user { name } } } }")
             .is_ok()
     );
+}
+
+#[test]
+fn only_fields_the_same_for_every_caller_make_a_query_public() {
+    let schema = r#"
+extend schema @source(name: "shop", url: "http://127.0.0.1:1")
+type Query {
+  products: [Product!]! @rest(source: "shop", path: "/products") @cacheControl(maxAge: 60, scope: PUBLIC)
+  mine: [Product!]! @rest(source: "shop", path: "/users/{$jwt.sub}/products") @cacheControl(maxAge: 60, scope: PUBLIC)
+  secret: [Product!]! @authenticated @rest(source: "shop", path: "/secret") @cacheControl(maxAge: 60, scope: PUBLIC)
+  user(id: ID!): User @rest(source: "shop", path: "/users/{$args.id}")
+}
+type Product @key(fields: "sku") @rest(source: "shop", path: "/products", query: {skus: "{$keys}"}) @cacheControl(maxAge: 60, scope: PUBLIC) {
+  sku: ID!
+  name: String!
+  related: Product @join(key: "sku")
+}
+type User { id: ID! name: String! }
+"#;
+    let graph = load_graph(std::path::Path::new("s.graphql"), schema).expect("valid");
+    let limiter = Limiter::new(QueryLimits::default(), &graph);
+    let public = |query: &str| {
+        let document = parse_query(query).expect("parses");
+        limiter
+            .check_document(&document, &Variables::default())
+            .expect("within limits")
+            .public
+    };
+    assert!(public(
+        "{ products { sku name related { name } } __typename }"
+    ));
+    assert!(public(
+        "query A { products { sku } } query B { __typename }"
+    ));
+    assert!(public("{ ...F } fragment F on Query { products { name } }"));
+    // A call the schema caches per caller, one that reads the token, a guarded field.
+    assert!(!public("{ products { sku } user(id: 1) { name } }"));
+    assert!(!public("{ mine { sku } }"));
+    assert!(!public("{ secret { sku } }"));
+    assert!(!public(
+        "query A { products { sku } } query B { user(id: 1) { id } }"
+    ));
 }

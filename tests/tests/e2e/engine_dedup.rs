@@ -126,3 +126,52 @@ async fn turned_off_every_request_executes() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(stack.services.total_requests(ServiceKind::Orders).await, 6);
 }
+
+#[tokio::test]
+async fn a_query_of_public_data_is_shared_by_every_caller() {
+    // The page is cached for any caller: its answer is everyone's. A user looked up by id
+    // is cached per caller (the type's default): queries reading one are never shared
+    // across callers.
+    let schema = r#"
+        extend schema @source(name: "users", url: "http://127.0.0.1:9")
+        type Query {
+          users(first: Int = 5): [User!]! @rest(source: "users", path: "/users", query: {limit: "{$args.first}"}, select: "items")
+            @cacheControl(maxAge: 60, scope: PUBLIC)
+          user(id: ID!): User @rest(source: "users", path: "/users/{$args.id}")
+        }
+        type User { id: ID! name: String! }
+    "#;
+    let stack = Stack::builder()
+        .schema(schema)
+        .without_coalescing()
+        .start()
+        .await;
+    let set = stack
+        .services
+        .set_faults(ServiceKind::Users, json!({"latencyMs": 300}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    stack.services.reset_stats().await;
+    let callers = ["a", "b", "c", "d", "e"];
+    let public = json!({"query": "{ users { id name } }"});
+    let answers = concurrently(&stack, public, &callers).await;
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert!(
+        answers[0]["data"]["users"][4]["name"].is_string(),
+        "{}",
+        answers[0]
+    );
+    assert_eq!(stack.services.total_requests(ServiceKind::Users).await, 1);
+    assert_eq!(
+        stack.metric("switchyard_deduplicated_requests_total").await,
+        Some(4.0)
+    );
+
+    stack.services.reset_stats().await;
+    let mixed = json!({"query": "{ users { id } user(id: 3) { name } }"});
+    concurrently(&stack, mixed, &callers).await;
+    assert_eq!(
+        stack.metric("switchyard_deduplicated_requests_total").await,
+        Some(4.0)
+    );
+}
