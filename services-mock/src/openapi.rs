@@ -73,6 +73,8 @@ pub enum Returns {
     Many(&'static str),
     /// An array with `?ids=`, a page `{items, total, limit, offset}` otherwise.
     ManyOrPage(&'static str),
+    /// A page `{items, total, limit, offset}`.
+    Page(&'static str),
     /// A `text/event-stream` of JSON records.
     Stream(&'static str),
     /// A free-form JSON object (control routes).
@@ -125,6 +127,15 @@ fn response_content(returns: Returns) -> Value {
                     "offset": {"type": "integer"}
                 }}
             ]}),
+        ),
+        Returns::Page(name) => (
+            "application/json",
+            json!({"type": "object", "required": ["items", "total", "limit", "offset"], "properties": {
+                "items": {"type": "array", "items": schema_ref(name)},
+                "total": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "offset": {"type": "integer"}
+            }}),
         ),
         Returns::Stream(name) => ("text/event-stream", schema_ref(name)),
         Returns::Object => ("application/json", json!({"type": "object"})),
@@ -210,6 +221,8 @@ fn schemas() -> Value {
             "id": id, "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
             "country": {"type": "string"}, "tier": {"type": "string", "enum": ["STANDARD", "SILVER", "GOLD"]},
             "createdAt": time}},
+        "Product": {"type": "object", "required": ["sku", "name", "unitPrice"], "properties": {
+            "sku": {"type": "string"}, "name": {"type": "string"}, "unitPrice": money}},
         "LineItem": {"type": "object", "required": ["sku", "name", "quantity", "unitPrice"], "properties": {
             "sku": {"type": "string"}, "name": {"type": "string"}, "quantity": {"type": "integer"}, "unitPrice": money}},
         "Order": {"type": "object", "required": ["id", "userId", "status", "total", "currency", "items", "createdAt"], "properties": {

@@ -130,7 +130,8 @@ pub struct Notification {
 }
 
 /// A product of the catalogue that orders are placed from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct Product {
     pub sku: String,
     pub name: String,

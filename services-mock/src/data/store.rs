@@ -96,6 +96,8 @@ const EVENT_BUFFER: usize = 1024;
 pub struct Store {
     users: Vec<User>,
     products: HashMap<String, Product>,
+    /// The catalogue by SKU, for paging.
+    catalogue: Vec<Product>,
     orders: RwLock<Orders>,
     payments: RwLock<Payments>,
     notifications: RwLock<Notifications>,
@@ -165,9 +167,14 @@ impl Store {
             users: data.users,
             products: data
                 .products
-                .into_iter()
-                .map(|p| (p.sku.clone(), p))
+                .iter()
+                .map(|p| (p.sku.clone(), p.clone()))
                 .collect(),
+            catalogue: {
+                let mut catalogue = data.products;
+                catalogue.sort_by(|a, b| a.sku.cmp(&b.sku));
+                catalogue
+            },
             orders: RwLock::new(orders),
             payments: RwLock::new(payments),
             notifications: RwLock::new(notifications),
@@ -197,6 +204,22 @@ impl Store {
         Paged {
             items,
             total: self.users.len(),
+            limit: page.limit,
+            offset: page.offset,
+        }
+    }
+
+    /// A page of the catalogue, by SKU.
+    pub fn list_products(&self, page: Page) -> Paged<Product> {
+        Paged {
+            items: self
+                .catalogue
+                .iter()
+                .skip(page.offset)
+                .take(page.limit)
+                .cloned()
+                .collect(),
+            total: self.catalogue.len(),
             limit: page.limit,
             offset: page.offset,
         }

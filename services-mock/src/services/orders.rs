@@ -66,6 +66,14 @@ async fn list_orders(
     Ok(Json(store.list_orders(user_ids.as_deref(), status, page)).into_response())
 }
 
+/// `GET /products`: the catalogue orders are placed from, a page at a time, by SKU.
+async fn list_products(
+    State(store): State<Arc<Store>>,
+    Query(query): Query<Params>,
+) -> Result<Json<crate::data::Paged<crate::data::Product>>, ApiError> {
+    Ok(Json(store.list_products(params::page(&query)?)))
+}
+
 async fn create_order(
     State(store): State<Arc<Store>>,
     JsonBody(new): JsonBody<NewOrder>,
@@ -75,6 +83,16 @@ async fn create_order(
 
 pub fn endpoints() -> Vec<Endpoint<ServiceState>> {
     vec![
+        Endpoint {
+            method: Method::GET,
+            path: "/products",
+            summary: "The catalogue orders are placed from, by SKU, a page at a time",
+            params: PAGING.into_iter().collect(),
+            body: None,
+            returns: Returns::Page("Product"),
+            status: 200,
+            handler: get(list_products),
+        },
         Endpoint {
             method: Method::GET,
             path: "/orders",

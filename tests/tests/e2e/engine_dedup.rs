@@ -175,3 +175,23 @@ async fn a_query_of_public_data_is_shared_by_every_caller() {
         Some(4.0)
     );
 }
+
+#[tokio::test]
+async fn the_demo_catalogue_is_public_and_shared_by_every_caller() {
+    let stack = Stack::builder().without_coalescing().start().await;
+    let set = stack
+        .services
+        .set_faults(ServiceKind::Orders, json!({"latencyMs": 300}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    stack.services.reset_stats().await;
+    let query = json!({"query": "{ products(first: 5) { sku name unitPrice } }"});
+    let answers = concurrently(&stack, query, &["a", "b", "c"]).await;
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert_eq!(answers[0]["data"]["products"][0]["sku"], "SKU-0001");
+    assert_eq!(stack.services.total_requests(ServiceKind::Orders).await, 1);
+    assert_eq!(
+        stack.metric("switchyard_deduplicated_requests_total").await,
+        Some(2.0)
+    );
+}

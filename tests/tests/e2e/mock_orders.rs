@@ -161,3 +161,28 @@ async fn malformed_or_invalid_orders_are_refused() {
             .contains("NOPE")
     );
 }
+
+#[tokio::test]
+async fn the_catalogue_pages_by_sku() {
+    let services = Services::start().await;
+    let page = services.get(Orders, "/products?limit=3&offset=1").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(page.body["limit"], 3);
+    assert_eq!(page.body["offset"], 1);
+    let items = page.body["items"].as_array().expect("items");
+    let skus: Vec<&str> = items.iter().filter_map(|p| p["sku"].as_str()).collect();
+    assert_eq!(skus, ["SKU-0002", "SKU-0003", "SKU-0004"]);
+    assert!(items[0]["name"].is_string() && items[0]["unitPrice"].is_f64());
+    // What the catalogue sells is what an order can be placed from.
+    let order = services
+        .post(
+            Orders,
+            "/orders",
+            json!({"userId": 1, "items": [{"sku": skus[0], "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text);
+    assert_eq!(order.body["items"][0]["unitPrice"], items[0]["unitPrice"]);
+    let bad = services.get(Orders, "/products?limit=0").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
