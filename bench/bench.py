@@ -36,8 +36,9 @@ RELEASE = ROOT / "target" / "release"
 
 SERVICES_BASE = 4100  # users 4101, orders 4102, payments 4103, notifications 4104
 SERVICES = ["users", "orders", "payments", "notifications"]
-# `switchyard-solo` is Switchyard with coalescing across requests off: every request makes
-# its own upstream calls, as a per-request loader does. Side by side, it shows the lever.
+# `switchyard-solo` is Switchyard with coalescing across requests and deduplication off:
+# every request executes on its own and makes its own upstream calls, as a per-request
+# loader does. Side by side, it shows the levers.
 PORTS = {"switchyard": 4110, "switchyard-solo": 4111, "direct": 4190, "apollo": 4170, "hive": 4180}
 
 # --- Scenarios -------------------------------------------------------------------------
@@ -61,6 +62,8 @@ WIDE = (
     "query Wide($offset: Int!) { users(first: 200, offset: $offset) {"
     " __typename id name country tier createdAt } }"
 )
+# Hot: every caller asks the same catalogue page, public data, at once.
+HOT = "query Hot { products(first: 20) { sku name unitPrice } }"
 TINY = "query Tiny { __typename }"
 MUTATION = (
     "mutation PlaceOrder($userId: Int!, $sku: String!) { placeOrder(input: {userId: $userId,"
@@ -91,6 +94,11 @@ class Scenario:
     check_id: int = 7  # the id of the request whose answers are compared
     compare: bool = True
     summary: str = ""
+    # The candidates it runs for (all when empty): the peers are not given every field.
+    only: tuple[str, ...] = ()
+
+    def runs_for(self, candidate: str) -> bool:
+        return not self.only or candidate in self.only
 
     def body(self, candidate: str, id_text: str | None = None) -> str:
         query = HIVE_QUERIES.get(self.query, self.query) if candidate == "hive" else self.query
@@ -111,6 +119,8 @@ SCENARIOS = [
     Scenario("big", "Big", BIG, '{"offset": %ID%}', (0, 4900),
              summary="100 users with 10 orders and their line items (~0.5 MB)"),
     Scenario("tiny", "Tiny", TINY, "{}", (1, 1), summary="`{ __typename }`, no upstream call"),
+    Scenario("hot", "Hot", HOT, "{}", (1, 1), only=("switchyard", "switchyard-solo", "direct"),
+             summary="one identical query of public data (the catalogue) from every caller"),
     Scenario("wide", "Wide", WIDE, '{"offset": %ID%}', (0, 4800),
              summary="200 users × 6 leaves from one call"),
     Scenario("mutation", "PlaceOrder", MUTATION, '{"userId": %ID%, "sku": "SKU-0001"}', (1, 5000),
@@ -287,6 +297,8 @@ def start_candidate(name: str, cpus: str | None, logs: Path, work: Path) -> Serv
             env[f"SWITCHYARD_SOURCES__{service.upper()}__URL"] = service_url(index)
             if name == "switchyard-solo":
                 env[f"SWITCHYARD_SOURCES__{service.upper()}__COALESCE"] = "false"
+        if name == "switchyard-solo":
+            env["SWITCHYARD_GRAPHQL__DEDUP"] = "false"
         cmd = [str(RELEASE / "switchyard"), "serve", "--schema", "schema/examples/shop.graphql",
                "--listen", f"127.0.0.1:{port}"]
         server = Server(name, cmd, cpus, env, logs, ports=(port,))
@@ -629,12 +641,14 @@ def main() -> None:
                 # Answers are checked before any load, on the seeded data, writes last.
                 notes = {}
                 for scenario in sorted(scenarios, key=lambda s: not s.compare):
+                    if not scenario.runs_for(name):
+                        continue
                     notes[scenario.name] = check_answer(name, scenario, references)
                     if name == "direct" and scenario.compare:
                         references[scenario.name] = answer(name, scenario)[1].get("data")
             finally:
                 server.stop()
-            for scenario in scenarios:
+            for scenario in [s for s in scenarios if s.runs_for(name)]:
                 # A fresh process per scenario: peak memory is the scenario's own, not the
                 # high-water mark of the scenarios before it.
                 server = start_candidate(name, args.server_cpus, logs, work)

@@ -19,6 +19,7 @@ pub async fn run(
         "Big" => big(upstreams, int(variables, "offset")?).await,
         "Tiny" => Ok(json!({ "__typename": "Query" })),
         "Wide" => wide(upstreams, int(variables, "offset")?).await,
+        "Hot" => hot(upstreams).await,
         "PlaceOrder" => {
             place_order(
                 upstreams,
@@ -257,6 +258,19 @@ async fn big(upstreams: &Upstreams, offset: i64) -> anyhow::Result<Value> {
         })
         .collect();
     Ok(json!({ "users": users }))
+}
+
+/// The first catalogue page, as every caller asks it.
+async fn hot(upstreams: &Upstreams) -> anyhow::Result<Value> {
+    let products: Vec<Value> = items(
+        upstreams
+            .get(&upstreams.orders, "/products?limit=20")
+            .await?,
+    )
+    .iter()
+    .map(|product| pick(product, &["sku", "name", "unitPrice"]))
+    .collect();
+    Ok(json!({ "products": products }))
 }
 
 /// One page of 200 users, six leaves each.
