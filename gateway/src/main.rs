@@ -55,13 +55,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => {
             let config = load_config(&args)?;
+            let watcher = switchyard::reload::Watcher::new(args.config.clone(), &config);
             let telemetry = switchyard::telemetry::init(&config.log, &config.telemetry)?;
             let gateway = switchyard::start(&config).await?;
-            let watcher = tokio::spawn(switchyard::reload::watch(
-                gateway.state().clone(),
-                args.config.clone(),
-                move || load_config(&args),
-            ));
+            let watcher =
+                tokio::spawn(watcher.run(gateway.state().clone(), move || load_config(&args)));
             wait_for_signal().await;
             watcher.abort();
             gateway.shutdown();
