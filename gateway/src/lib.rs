@@ -99,6 +99,7 @@ pub fn engine_options(
         limits: config.limits.query_limits(),
         admission,
         dedup: config.graphql.dedup,
+        planned: config.graphql.planned_execution,
     })
 }
 

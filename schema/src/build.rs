@@ -32,6 +32,7 @@ use crate::{
         SubscriptionSpec, named_type,
     },
     observe::{Observer, RequestStats},
+    plan::Planner,
     resolve::{
         self, EventErrors, FieldPlan, Plans, RequestData,
         subscribe::{self, StreamPlan},
@@ -61,6 +62,8 @@ pub struct EngineOptions {
     pub admission: Option<Arc<dyn Admission>>,
     /// Identical queries of one caller scope arriving while one executes share its answer.
     pub dedup: bool,
+    /// Queries run on the planned executor where their plan allows ([`crate::plan`]).
+    pub planned: bool,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -72,6 +75,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("limits", &self.limits)
             .field("admission", &self.admission.is_some())
             .field("dedup", &self.dedup)
+            .field("planned", &self.planned)
             .finish()
     }
 }
@@ -85,6 +89,7 @@ impl Default for EngineOptions {
             limits: QueryLimits::default(),
             admission: None,
             dedup: true,
+            planned: true,
         }
     }
 }
@@ -166,6 +171,7 @@ fn build_object(
             auth,
             cache: field.cache.or(target.and_then(|t| t.cache)),
             shared_batch: shares_batch(&field.resolution, entity.as_ref().map(|(e, _)| e)),
+            root: object.name == graph.query || graph.mutation.as_ref() == Some(&object.name),
             entity,
             parent_paths: parent_paths.clone(),
         });
@@ -221,6 +227,7 @@ fn build_subscription(graph: &Arc<Graph>, spec: &SubscriptionSpec, hub: &Arc<Hub
                 entity: None,
                 parent_paths: HashMap::new(),
                 shared_batch: false,
+                root: true,
             }),
             rest: field.stream.rest.clone(),
             event: field.stream.event.clone(),
@@ -298,6 +305,10 @@ impl Engine {
         for object in graph.objects.values() {
             builder = builder.register(build_object(&graph, object, &mut plans));
         }
+        let plans = Arc::new(Plans {
+            graph: graph.clone(),
+            by_type: plans,
+        });
         for spec in graph.enums.values() {
             let mut built = Enum::new(spec.name.clone()).items(spec.values.iter().cloned());
             if let Some(description) = &spec.description {
@@ -327,6 +338,9 @@ impl Engine {
             limiter: Arc::new(Limiter::new(options.limits.clone(), &graph)),
             admission: options.admission.clone(),
             in_flight: options.dedup.then(|| Arc::new(InFlight::default())),
+            planner: options
+                .planned
+                .then(|| Arc::new(Planner::new(plans.clone()))),
         });
         if !options.introspection {
             builder = builder.disable_introspection().disable_suggestions();
@@ -338,10 +352,6 @@ impl Engine {
             })
         })?;
         let sdl = schema.sdl();
-        let plans = Arc::new(Plans {
-            graph: graph.clone(),
-            by_type: plans,
-        });
         Ok(Engine {
             schema,
             fetcher,
@@ -429,6 +439,12 @@ impl Engine {
 
     pub fn fetcher(&self) -> &Arc<Fetcher> {
         &self.fetcher
+    }
+
+    /// Every field's plan.
+    #[cfg(test)]
+    pub(crate) fn plans(&self) -> &Arc<Plans> {
+        &self.plans
     }
 }
 

@@ -6,7 +6,8 @@
 //! - parse: the host's admission check (the gateway's rate limit), the query limits, the
 //!   operation's name and kind for logs and metrics, a span;
 //! - validate: a span;
-//! - execute: a span named after the operation, and the errors of failed fields;
+//! - execute: a span named after the operation, and the errors of failed fields; a query
+//!   the planner has a plan for runs on the planned executor ([`crate::plan`]);
 //! - resolve: null propagation ([`crate::resolve::nulls`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,6 +20,8 @@ use async_graphql::{
     },
     parser::types::{ExecutableDocument, OperationType},
 };
+
+use crate::plan::{DocumentPlan, Planner};
 use tracing::Instrument;
 
 use crate::{
@@ -52,6 +55,8 @@ pub struct EngineExtension {
     pub admission: Option<Arc<dyn Admission>>,
     /// Identical queries executing now, when deduplication is on.
     pub in_flight: Option<Arc<InFlight>>,
+    /// Query plans, when the planned executor is on.
+    pub planner: Option<Arc<Planner>>,
 }
 
 impl ExtensionFactory for EngineExtension {
@@ -60,6 +65,8 @@ impl ExtensionFactory for EngineExtension {
             limiter: self.limiter.clone(),
             admission: self.admission.clone(),
             in_flight: self.in_flight.clone(),
+            planner: self.planner.clone(),
+            planned: Mutex::new(None),
             text: Mutex::new(None),
             failures: FieldFailures::default(),
         })
@@ -70,6 +77,9 @@ struct PerRequest {
     limiter: Arc<Limiter>,
     admission: Option<Arc<dyn Admission>>,
     in_flight: Option<Arc<InFlight>>,
+    planner: Option<Arc<Planner>>,
+    /// The document's plan and the variables it runs with, kept from parsing.
+    planned: Mutex<Option<(Arc<DocumentPlan>, Variables)>>,
     /// The query text and variables, and whether the query reads only public data, kept
     /// from parsing for the deduplication key.
     text: Mutex<Option<(String, String, bool)>>,
@@ -139,6 +149,11 @@ impl Extension for PerRequest {
             admission.admit(ctx, data, Some(cost)).await?;
         }
         let (document, checked) = checked?;
+        if let Some(planner) = &self.planner {
+            let plan = planner.plan(query, &document).await;
+            *self.planned.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some((plan, variables.clone()));
+        }
         if self.in_flight.is_some() {
             let variables = serde_json::to_string(variables).unwrap_or_default();
             *self.text.lock().unwrap_or_else(PoisonError::into_inner) =
@@ -228,7 +243,28 @@ impl Extension for PerRequest {
             },
             _ => None,
         };
-        let mut response = next.run(ctx, operation_name).instrument(span).await;
+        // A query with a plan runs on the planned executor; anything else on async-graphql's.
+        let planned = self
+            .planned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .filter(|_| kind == "query")
+            .and_then(|(plan, variables)| match plan.operation(operation_name) {
+                Ok(operation) => Some((operation.clone(), variables)),
+                Err(reason) => {
+                    tracing::trace!(%reason, "query not planned");
+                    None
+                }
+            });
+        let mut response = match (planned, data) {
+            (Some((operation, variables)), Some(data)) => {
+                crate::plan::execute(&operation, &variables, data)
+                    .instrument(span)
+                    .await
+            }
+            _ => next.run(ctx, operation_name).instrument(span).await,
+        };
         nulls::finish(&self.failures, &mut response);
         // Before sharing it: requests that share the answer are told what it stood on.
         if let (Some(data), None) = (data, &held) {

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod live;
 pub mod model;
 pub mod observe;
+pub mod plan;
 pub mod resolve;
 pub mod sdl;
 pub mod template;

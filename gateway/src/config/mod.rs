@@ -98,6 +98,11 @@ pub struct GraphqlConfig {
     /// mutations; across callers only for queries of public data (see the schema docs).
     #[serde(default = "default_true")]
     pub dedup: bool,
+    /// Run queries on the planned executor, which answers fields read from their parent's
+    /// JSON without a resolver each; queries it does not plan (entity joins, directives,
+    /// introspection) and all mutations run on async-graphql's executor either way.
+    #[serde(default = "default_true")]
+    pub planned_execution: bool,
     /// A token put in GraphiQL's headers editor; set by `switchyard demo`, never read
     /// from a config file.
     #[serde(skip)]
@@ -111,6 +116,7 @@ impl Default for GraphqlConfig {
             graphiql: true,
             csrf_prevention: true,
             dedup: true,
+            planned_execution: true,
             demo_token: None,
         }
     }

@@ -120,7 +120,7 @@ pub enum ConvertError {
     },
 }
 
-fn kind(value: &Value) -> &'static str {
+pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -131,7 +131,7 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-fn mismatch(expected: &str, value: &Value) -> ConvertError {
+pub fn mismatch(expected: &str, value: &Value) -> ConvertError {
     ConvertError::Mismatch {
         expected: expected.to_owned(),
         found: kind(value),
@@ -183,20 +183,39 @@ fn named(
     target: &Target<'_>,
 ) -> Result<FieldValue<'static>, ConvertError> {
     let graph = target.graph;
-    let scalar = |v: GqlValue| Ok(FieldValue::value(v));
-    match (name.as_str(), value) {
-        ("String", Value::String(s)) => scalar(GqlValue::String(s.clone())),
-        ("ID", Value::String(s)) => scalar(GqlValue::String(s.clone())),
-        ("ID", Value::Number(n)) if n.is_i64() || n.is_u64() => {
-            scalar(GqlValue::String(n.to_string()))
-        }
-        ("Boolean", Value::Bool(b)) => scalar(GqlValue::Boolean(*b)),
+    if let Some(leaf) = leaf(value, name, graph) {
+        return leaf.map(FieldValue::value);
+    }
+    if !value.is_object() {
+        return Err(mismatch(name, value));
+    }
+    let node = Node {
+        loc: at.loc(),
+        source: target.source.clone(),
+    };
+    let entity = graph
+        .objects
+        .get(name.as_str())
+        .and_then(|o| o.entity.as_ref());
+    if let Some(key) = entity.and_then(|e| key_text(get_path(value, &e.key_path))) {
+        target.entities.insert(name, key, &node);
+    }
+    Ok(FieldValue::owned_any(node))
+}
+
+/// `value` as a value of the scalar or enum type `name` (not null: the caller has checked);
+/// `None` when `name` is an object type.
+pub fn leaf(value: &Value, name: &str, graph: &Graph) -> Option<Result<GqlValue, ConvertError>> {
+    Some(match (name, value) {
+        ("String" | "ID", Value::String(s)) => Ok(GqlValue::String(s.clone())),
+        ("ID", Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(GqlValue::String(n.to_string())),
+        ("Boolean", Value::Bool(b)) => Ok(GqlValue::Boolean(*b)),
         ("Int", Value::Number(n)) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
-            Some(i) => scalar(GqlValue::from(i)),
+            Some(i) => Ok(GqlValue::from(i)),
             None => Err(mismatch("Int (32-bit integer)", value)),
         },
         ("Float", Value::Number(n)) => match n.as_f64() {
-            Some(f) => scalar(GqlValue::from(f)),
+            Some(f) => Ok(GqlValue::from(f)),
             None => Err(mismatch("Float", value)),
         },
         ("String" | "ID" | "Boolean" | "Int" | "Float", _) => Err(mismatch(name, value)),
@@ -204,7 +223,7 @@ fn named(
             if let Some(spec) = graph.enums.get(other) {
                 match value {
                     Value::String(s) if spec.values.iter().any(|v| v == s) => {
-                        scalar(GqlValue::Enum(Name::new(s)))
+                        Ok(GqlValue::Enum(Name::new(s)))
                     }
                     _ => Err(ConvertError::Mismatch {
                         expected: format!("{other} value"),
@@ -212,22 +231,10 @@ fn named(
                     }),
                 }
             } else if graph.scalars.contains_key(other) {
-                GqlValue::from_json(value.clone())
-                    .map(FieldValue::value)
-                    .map_err(|_| mismatch(other, value))
-            } else if value.is_object() {
-                let node = Node {
-                    loc: at.loc(),
-                    source: target.source.clone(),
-                };
-                let entity = graph.objects.get(other).and_then(|o| o.entity.as_ref());
-                if let Some(key) = entity.and_then(|e| key_text(get_path(value, &e.key_path))) {
-                    target.entities.insert(other, key, &node);
-                }
-                Ok(FieldValue::owned_any(node))
+                GqlValue::from_json(value.clone()).map_err(|_| mismatch(other, value))
             } else {
-                Err(mismatch(other, value))
+                return None;
             }
         }
-    }
+    })
 }

@@ -51,7 +51,7 @@ pub struct RequestData {
     /// Batched calls prepared once for all parents of a field (see [`FieldPlan::shared_batch`]).
     groups: Mutex<Vec<SharedGroup>>,
     /// Every field's plan, by type and field name, for prefetching a selection's children.
-    plans: Arc<Plans>,
+    pub(crate) plans: Arc<Plans>,
     /// Results loaded ahead for fields not resolved yet (see [`prefetch`]); `None` where
     /// two places of the query loaded the same call keeping different keys.
     prefetched: Mutex<HashMap<LoadKey, Option<Loaded>>>,
@@ -152,10 +152,32 @@ pub struct FieldPlan {
     /// The field's batched call reads nothing of the parent but its key, so all its
     /// parents in a request (with the same arguments) share one prepared call.
     pub shared_batch: bool,
+    /// The field belongs to a root type (query, mutation, subscription): it has no
+    /// parent object.
+    pub root: bool,
+}
+
+/// The code of [`null_parent`].
+const NULL_PARENT: &str = "NULL_PARENT";
+
+/// What a field of a null list item answers. async-graphql 7.2's dynamic executor resolves
+/// a null item of a list of objects as an object, running its fields against a null
+/// parent; [`nulls`] turns this answer into the item's null, with no error.
+fn null_parent() -> async_graphql::Error {
+    coded("the parent object is null", NULL_PARENT, None)
+}
+
+/// Whether `error` is [`null_parent`]'s.
+pub(crate) fn is_null_parent(error: &async_graphql::ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .is_some_and(|code| matches!(code, ConstValue::String(code) if code == NULL_PARENT))
 }
 
 /// A GraphQL error with a stable code, and the service when one is involved.
-fn coded(
+pub(crate) fn coded(
     message: impl Into<String>,
     code: &'static str,
     service: Option<&SourceName>,
@@ -169,7 +191,7 @@ fn coded(
     })
 }
 
-fn fetch_error(error: &FetchError) -> async_graphql::Error {
+pub(crate) fn fetch_error(error: &FetchError) -> async_graphql::Error {
     let status = error.status();
     coded(error.to_string(), error.code(), Some(error.service())).extend_with(|_, ext| {
         if let Some(status) = status {
@@ -178,7 +200,7 @@ fn fetch_error(error: &FetchError) -> async_graphql::Error {
     })
 }
 
-fn check_auth(rule: &AuthRule, caller: &Caller) -> Result<(), async_graphql::Error> {
+pub(crate) fn check_auth(rule: &AuthRule, caller: &Caller) -> Result<(), async_graphql::Error> {
     if rule.is_open() {
         return Ok(());
     }
@@ -209,12 +231,13 @@ fn check_auth(rule: &AuthRule, caller: &Caller) -> Result<(), async_graphql::Err
 }
 
 /// The values template variables read, for one field of one parent.
-struct Vars<'a> {
-    plan: &'a FieldPlan,
-    args: Option<&'a IndexMap<Name, ConstValue>>,
-    parent: Option<&'a Node>,
-    caller: &'a Caller,
-    key: Option<&'a str>,
+pub(crate) struct Vars<'a> {
+    pub plan: &'a FieldPlan,
+    pub args: Option<&'a IndexMap<Name, ConstValue>>,
+    /// The parent object's JSON.
+    pub parent: Option<&'a Value>,
+    pub caller: &'a Caller,
+    pub key: Option<&'a str>,
 }
 
 impl Vars<'_> {
@@ -227,7 +250,7 @@ impl Vars<'_> {
             VarRoot::Parent => {
                 let parent = self.parent?;
                 let base = self.plan.parent_paths.get(&var.path[0])?;
-                let value = get_path(get_path(parent.json(), base), &var.path[1..]);
+                let value = get_path(get_path(parent, base), &var.path[1..]);
                 Some(value.clone())
             }
             VarRoot::Jwt => Some(get_path(self.caller.claims.as_ref()?, &var.path).clone()),
@@ -358,7 +381,7 @@ async fn load(data: &RequestData, key: LoadKey) -> Loaded {
 }
 
 /// What a `@rest` found for one parent.
-enum Answer {
+pub(crate) enum Answer {
     /// The value at a place of the response (its `select` applied).
     Value(Loc),
     /// The items of a batch's response that match this parent.
@@ -420,7 +443,7 @@ impl Answer {
 }
 
 /// Runs a `@rest` for one parent.
-async fn call_rest(
+pub(crate) async fn call_rest(
     rest: &RestSpec,
     vars: &Vars<'_>,
     cache: Option<CacheHint>,
@@ -513,33 +536,16 @@ async fn resolve_value(
     match &field.resolution {
         Resolution::Project { path } => project(plan, ctx, path),
         Resolution::Rest { rest, path } => {
-            let (batch_key, match_path) = match (&rest.batch, parent) {
-                (Some(batch), Some(parent)) => {
-                    match key_text(get_path(parent.json(), &batch.parent_key)) {
-                        Some(key) => (Some(key), Some(batch.match_path.as_slice())),
-                        // An empty list or null holds no object: no place is needed.
-                        None => {
-                            let empty = empty_for(field);
-                            return convert_at(
-                                &empty,
-                                At::Loc(&parent.loc),
-                                plan,
-                                &rest.source,
-                                data,
-                            );
-                        }
-                    }
-                }
-                _ => (None, None),
+            let args = Some(ctx.args.as_index_map());
+            let Some(answer) = rest_answer(plan, rest, args, parent.map(Node::json), data).await?
+            else {
+                // The parent holds no key (an empty list or null): no call is needed.
+                let Some(parent) = parent else {
+                    return Err(coded("no parent object", "INTERNAL", None));
+                };
+                let empty = empty_for(field);
+                return convert_at(&empty, At::Loc(&parent.loc), plan, &rest.source, data);
             };
-            let vars = Vars {
-                plan,
-                args: Some(ctx.args.as_index_map()),
-                parent,
-                caller: &data.caller,
-                key: None,
-            };
-            let answer = call_rest(rest, &vars, plan.cache, data, batch_key, match_path).await?;
             load_ahead_below(plan, ctx, data, &answer, path, &rest.source).await;
             convert_answer(&answer, path, plan, &rest.source, data)
         }
@@ -578,7 +584,35 @@ async fn resolve_value(
     }
 }
 
-fn empty_for(field: &FieldSpec) -> Value {
+/// What a `@rest` field's call found for one parent; `None` when the call is batched by a
+/// key the parent does not hold (an empty list or null), so that no call is needed.
+pub(crate) async fn rest_answer(
+    plan: &FieldPlan,
+    rest: &RestSpec,
+    args: Option<&IndexMap<Name, ConstValue>>,
+    parent: Option<&Value>,
+    data: &RequestData,
+) -> Result<Option<Answer>, async_graphql::Error> {
+    let (batch_key, match_path) = match (&rest.batch, parent) {
+        (Some(batch), Some(parent)) => match key_text(get_path(parent, &batch.parent_key)) {
+            Some(key) => (Some(key), Some(batch.match_path.as_slice())),
+            None => return Ok(None),
+        },
+        _ => (None, None),
+    };
+    let vars = Vars {
+        plan,
+        args,
+        parent,
+        caller: &data.caller,
+        key: None,
+    };
+    call_rest(rest, &vars, plan.cache, data, batch_key, match_path)
+        .await
+        .map(Some)
+}
+
+pub(crate) fn empty_for(field: &FieldSpec) -> Value {
     if is_list(&field.ty) {
         Value::Array(Vec::new())
     } else {
@@ -586,7 +620,11 @@ fn empty_for(field: &FieldSpec) -> Value {
     }
 }
 
-fn bad_value(error: ConvertError, plan: &FieldPlan, source: &SourceName) -> async_graphql::Error {
+pub(crate) fn bad_value(
+    error: ConvertError,
+    plan: &FieldPlan,
+    source: &SourceName,
+) -> async_graphql::Error {
     tracing::debug!(service = source.as_str(), field = plan.field.name, %error, "upstream value does not fit the schema");
     coded(
         format!("{source} sent a value that does not fit the schema: {error}"),
@@ -613,6 +651,9 @@ fn convert_at(
 
 /// The resolver of a planned field.
 pub fn resolve(plan: Arc<FieldPlan>, ctx: ResolverContext<'_>) -> FieldFuture<'_> {
+    if !plan.root && ctx.parent_value.downcast_ref::<Node>().is_none() {
+        return FieldFuture::new(async { Err::<Option<FieldValue>, _>(null_parent()) });
+    }
     if let Resolution::Project { path } = &plan.field.resolution {
         // Most fields are projections of their parent's JSON and need no I/O: answered
         // here, they cost no boxed future (the resolver's future is large, and moving it
@@ -652,6 +693,17 @@ fn fallback(
     ctx: &ResolverContext<'_>,
     error: &async_graphql::Error,
 ) -> Option<FieldValue<'static>> {
+    let data = ctx.data::<RequestData>().ok()?;
+    fallback_value(plan, data, error).map(FieldValue::value)
+}
+
+/// The field's `@fallback` value, when it has one and `error` is its service failing; the
+/// request's stats learn that it was served.
+pub(crate) fn fallback_value(
+    plan: &FieldPlan,
+    data: &RequestData,
+    error: &async_graphql::Error,
+) -> Option<ConstValue> {
     let value = plan.field.fallback.as_ref()?;
     let code = error.extensions.as_ref()?.get("code")?;
     let upstream = matches!(
@@ -669,11 +721,9 @@ fn fallback(
     if !upstream {
         return None;
     }
-    if let Ok(data) = ctx.data::<RequestData>() {
-        data.stats
-            .served_fallback(format!("{}.{}", plan.parent_type, plan.field.name));
-    }
-    Some(FieldValue::value(value.clone()))
+    data.stats
+        .served_fallback(format!("{}.{}", plan.parent_type, plan.field.name));
+    Some(value.clone())
 }
 
 /// Loads ahead what the selection reads below a field's answer (see [`prefetch`]).

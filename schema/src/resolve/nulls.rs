@@ -124,6 +124,11 @@ pub(crate) async fn resolve(
             Err(mut error) => {
                 let (nullable, _, _) = shape(return_type);
                 let path = path_of(node);
+                if super::is_null_parent(&error) {
+                    // A field of a null list item: the item is null, with no error.
+                    failures.fail(path);
+                    return Ok(None);
+                }
                 if error.path.is_empty() {
                     error.path = path.clone();
                 }

@@ -8,6 +8,7 @@ mod engine_dedup;
 mod engine_failures;
 mod engine_http;
 mod engine_joins;
+mod engine_planned;
 mod engine_templates;
 mod gateway_lifecycle;
 mod graphiql_browser;

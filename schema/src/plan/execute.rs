@@ -1,0 +1,507 @@
+//! Runs a planned query. A field read from its parent's JSON is a lookup and a copy, with
+//! no resolver future, no dynamic dispatch and no per-field extension hook; a selection
+//! that calls no service below is answered by a plain recursive walk. Only fields that
+//! call a service are futures, run concurrently so that the request's loader batches them
+//! as it does for async-graphql's executor.
+//!
+//! The answers are those of the resolvers in [`crate::resolve`], which this shares its
+//! calls and conversions with: the same values, the same errors at the same paths, the
+//! same null propagation as [`crate::resolve::nulls`].
+
+use std::{
+    borrow::Cow,
+    sync::{Mutex, PoisonError},
+};
+
+use async_graphql::{
+    Name, PathSegment, Pos, Response, ServerError, Value as ConstValue, Variables,
+    indexmap::IndexMap,
+    parser::types::{BaseType, Type},
+};
+use futures_util::future::{BoxFuture, FutureExt, join_all};
+use serde_json::Value;
+
+use super::compile::{Args, Kind, OperationPlan, Planned, Selection};
+use crate::{
+    model::{Resolution, SourceName},
+    resolve::{
+        Answer, FieldPlan, RequestData, bad_value, check_auth, coded,
+        convert::{ConvertError, leaf, mismatch},
+        empty_for, fallback_value,
+        json::get_path,
+        rest_answer,
+    },
+};
+
+/// Executes `operation` with `variables` for the request `data` belongs to.
+pub async fn execute(
+    operation: &OperationPlan,
+    variables: &Variables,
+    data: &RequestData,
+) -> Response {
+    let run = Run {
+        data,
+        variables,
+        operation,
+        errors: Mutex::default(),
+    };
+    let fields = operation
+        .root
+        .fields
+        .iter()
+        .map(|f| run.field(f, None, &Path::Root));
+    let values = join_all(fields).await;
+    let mut root = IndexMap::with_capacity(values.len());
+    let mut nulled = false;
+    for (field, value) in operation.root.fields.iter().zip(values) {
+        match value {
+            Ok(value) => {
+                root.insert(field.key.clone(), value);
+            }
+            Err(Nulled) => nulled = true,
+        }
+    }
+    let data = if nulled {
+        ConstValue::Null
+    } else {
+        ConstValue::Object(root)
+    };
+    let mut response = Response::new(data);
+    response.errors = run
+        .errors
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    response
+}
+
+/// One execution: what it reads, and the field errors it has met.
+struct Run<'a> {
+    data: &'a RequestData,
+    variables: &'a Variables,
+    operation: &'a OperationPlan,
+    errors: Mutex<Vec<ServerError>>,
+}
+
+/// A place in the response, built into a list only for an error.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn segments(&self) -> Vec<PathSegment> {
+        let mut out = Vec::new();
+        let mut at = self;
+        loop {
+            match at {
+                Path::Root => break,
+                Path::Key(parent, key) => {
+                    out.push(PathSegment::Field((*key).to_owned()));
+                    at = parent;
+                }
+                Path::Index(parent, index) => {
+                    out.push(PathSegment::Index(*index));
+                    at = parent;
+                }
+            }
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// A value that is null because a non-null field below it failed; the failure's error is
+/// recorded already. Its nearest nullable parent becomes null.
+#[derive(Debug)]
+struct Nulled;
+
+/// Why a value could not be given.
+#[derive(Debug)]
+enum Fail {
+    /// It does not fit its type: an error of the field holding it.
+    Convert(ConvertError),
+    Nulled,
+}
+
+impl From<Nulled> for Fail {
+    fn from(_: Nulled) -> Self {
+        Fail::Nulled
+    }
+}
+
+/// The parent object of a field: its JSON and the service it came from.
+type Parent<'p> = Option<(&'p Value, &'p SourceName)>;
+
+/// `ty`'s null, or the failure of a non-null field.
+fn null_for(ty: &Type) -> Result<ConstValue, Nulled> {
+    if ty.nullable {
+        Ok(ConstValue::Null)
+    } else {
+        Err(Nulled)
+    }
+}
+
+impl Run<'_> {
+    /// Records a field's error at `path`.
+    fn report(&self, error: async_graphql::Error, pos: Pos, path: &Path<'_>) {
+        let mut error = error.into_server_error(pos);
+        error.path = path.segments();
+        self.errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(error);
+    }
+
+    /// A failed field: its error recorded, the field null when it may be.
+    fn failed(
+        &self,
+        error: async_graphql::Error,
+        field: &Planned,
+        ty: &Type,
+        path: &Path<'_>,
+    ) -> Result<ConstValue, Nulled> {
+        self.report(error, field.pos, path);
+        null_for(ty)
+    }
+
+    /// A field's converted value, or its failure settled: a value that does not fit is the
+    /// field's error, a nulled child makes the field null.
+    fn settle(
+        &self,
+        value: Result<ConstValue, Fail>,
+        field: &Planned,
+        plan: &FieldPlan,
+        source: &SourceName,
+        path: &Path<'_>,
+    ) -> Result<ConstValue, Nulled> {
+        match value {
+            Ok(value) => Ok(value),
+            Err(Fail::Convert(error)) => {
+                self.failed(bad_value(error, plan, source), field, &plan.field.ty, path)
+            }
+            Err(Fail::Nulled) => null_for(&plan.field.ty),
+        }
+    }
+
+    /// One field of an object whose selection calls no service: no future.
+    fn field_now(
+        &self,
+        field: &Planned,
+        parent: &Value,
+        source: &SourceName,
+        path: &Path<'_>,
+    ) -> Result<ConstValue, Nulled> {
+        let here = Path::Key(path, field.key.as_str());
+        match &field.kind {
+            Kind::Typename(name) => Ok(ConstValue::String(name.to_string())),
+            Kind::Project {
+                plan,
+                path: select,
+                below,
+            } => {
+                if let Err(error) = check_auth(&plan.auth, &self.data.caller) {
+                    return self.failed(error, field, &plan.field.ty, &here);
+                }
+                let value = self.value_now(
+                    get_path(parent, select),
+                    &plan.field.ty,
+                    below.as_ref(),
+                    source,
+                    &here,
+                );
+                self.settle(value, field, plan, source, &here)
+            }
+            Kind::Call { plan, .. } => self.failed(
+                coded("a call planned without a future", "INTERNAL", None),
+                field,
+                &plan.field.ty,
+                &here,
+            ),
+        }
+    }
+
+    /// One field, of the root (no parent) or of an object whose selection calls services.
+    async fn field(
+        &self,
+        field: &Planned,
+        parent: Parent<'_>,
+        path: &Path<'_>,
+    ) -> Result<ConstValue, Nulled> {
+        let here = Path::Key(path, field.key.as_str());
+        let (plan, args, below) = match &field.kind {
+            Kind::Typename(name) => return Ok(ConstValue::String(name.to_string())),
+            Kind::Project {
+                plan,
+                path: select,
+                below,
+            } => {
+                let Some((parent, source)) = parent else {
+                    let error = coded("no parent object", "INTERNAL", None);
+                    return self.failed(error, field, &plan.field.ty, &here);
+                };
+                if below.as_ref().is_none_or(|b| !b.calls) {
+                    return self.field_now(field, parent, source, path);
+                }
+                if let Err(error) = check_auth(&plan.auth, &self.data.caller) {
+                    return self.failed(error, field, &plan.field.ty, &here);
+                }
+                let value = self
+                    .value(
+                        get_path(parent, select),
+                        &plan.field.ty,
+                        below.as_ref(),
+                        source,
+                        &here,
+                    )
+                    .await;
+                return self.settle(value, field, plan, source, &here);
+            }
+            Kind::Call { plan, args, below } => (plan, args, below.as_ref()),
+        };
+        let ty = &plan.field.ty;
+        if let Err(error) = check_auth(&plan.auth, &self.data.caller) {
+            return self.failed(error, field, ty, &here);
+        }
+        let Resolution::Rest { rest, path: select } = &plan.field.resolution else {
+            let error = coded("a call planned for a field without one", "INTERNAL", None);
+            return self.failed(error, field, ty, &here);
+        };
+        let args = match self.args(args) {
+            Ok(args) => args,
+            Err(error) => {
+                // As async-graphql reports it: the request's error, not the field's.
+                self.errors
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(error);
+                return null_for(ty);
+            }
+        };
+        let source = &rest.source;
+        let answer = rest_answer(
+            plan,
+            rest,
+            Some(&args),
+            parent.map(|(json, _)| json),
+            self.data,
+        )
+        .await;
+        let value = match answer {
+            Ok(Some(answer)) => {
+                self.answer(&answer, select, plan, below, source, &here)
+                    .await
+            }
+            // Batched by a key the parent does not hold: no call, an empty answer.
+            Ok(None) => self.value_now(&empty_for(&plan.field), ty, below, source, &here),
+            Err(error) => {
+                return match fallback_value(plan, self.data, &error) {
+                    Some(value) => Ok(value),
+                    None => self.failed(error, field, ty, &here),
+                };
+            }
+        };
+        match value {
+            Err(Fail::Convert(error)) => {
+                let error = bad_value(error, plan, source);
+                match fallback_value(plan, self.data, &error) {
+                    Some(value) => Ok(value),
+                    None => self.failed(error, field, ty, &here),
+                }
+            }
+            value => self.settle(value, field, plan, source, &here),
+        }
+    }
+
+    /// A field's arguments against this request's variables.
+    fn args<'a>(&self, args: &'a Args) -> Result<Cow<'a, IndexMap<Name, ConstValue>>, ServerError> {
+        let (given, defaults) = match args {
+            Args::Const(args) => return Ok(Cow::Borrowed(args)),
+            Args::Variables { given, defaults } => (given, defaults),
+        };
+        let mut out = IndexMap::with_capacity(given.len() + defaults.len());
+        for (name, value) in given {
+            let value = value
+                .node
+                .clone()
+                .into_const_with(|variable| self.variable(&variable, value.pos))?;
+            out.insert(name.clone(), value);
+        }
+        out.extend(defaults.iter().cloned());
+        Ok(Cow::Owned(out))
+    }
+
+    /// A variable's value, else its declared default (null for a nullable one), as
+    /// async-graphql reads it.
+    fn variable(&self, name: &Name, pos: Pos) -> Result<ConstValue, ServerError> {
+        self.operation
+            .variables
+            .iter()
+            .find(|def| &def.node.name.node == name)
+            .and_then(|def| {
+                self.variables
+                    .get(&def.node.name.node)
+                    .or_else(|| def.node.default_value())
+            })
+            .cloned()
+            .ok_or_else(|| ServerError::new(format!("Variable {name} is not defined."), Some(pos)))
+    }
+
+    /// What a call found, as the field's value: the value `select` below the answer, or
+    /// for a batch the parent's items (a list field) or the first one (a single field).
+    async fn answer(
+        &self,
+        answer: &Answer,
+        select: &[String],
+        plan: &FieldPlan,
+        below: Option<&Selection>,
+        source: &SourceName,
+        path: &Path<'_>,
+    ) -> Result<ConstValue, Fail> {
+        let ty = &plan.field.ty;
+        let (list, indices) = match answer {
+            Answer::Value(loc) => {
+                return self
+                    .value(get_path(loc.value(), select), ty, below, source, path)
+                    .await;
+            }
+            Answer::Items { list, indices } => (list.value(), indices),
+        };
+        let item = |index: &usize| list.get(*index).unwrap_or(&Value::Null);
+        let BaseType::List(item_type) = &ty.base else {
+            let value = indices
+                .first()
+                .map_or(&Value::Null, |index| get_path(item(index), select));
+            return self.value(value, ty, below, source, path).await;
+        };
+        let items: Vec<&Value> = indices.iter().map(item).collect();
+        self.list(&items, item_type, below, source, path).await
+    }
+
+    /// `value` as a value of type `ty`, with `below` selected when it holds objects.
+    fn value<'a>(
+        &'a self,
+        value: &'a Value,
+        ty: &'a Type,
+        below: Option<&'a Selection>,
+        source: &'a SourceName,
+        path: &'a Path<'a>,
+    ) -> BoxFuture<'a, Result<ConstValue, Fail>> {
+        async move {
+            if below.is_none_or(|b| !b.calls) {
+                return self.value_now(value, ty, below, source, path);
+            }
+            if value.is_null() {
+                return null_or_error(ty);
+            }
+            match &ty.base {
+                BaseType::List(item_type) => {
+                    let Value::Array(items) = value else {
+                        return Err(Fail::Convert(mismatch(&ty.to_string(), value)));
+                    };
+                    let items: Vec<&Value> = items.iter().collect();
+                    self.list(&items, item_type, below, source, path).await
+                }
+                BaseType::Named(name) => {
+                    let (Value::Object(_), Some(below)) = (value, below) else {
+                        return Err(Fail::Convert(mismatch(name, value)));
+                    };
+                    let fields = below
+                        .fields
+                        .iter()
+                        .map(|f| self.field(f, Some((value, source)), path));
+                    let values = join_all(fields).await;
+                    let mut out = IndexMap::with_capacity(values.len());
+                    for (field, value) in below.fields.iter().zip(values) {
+                        out.insert(field.key.clone(), value?);
+                    }
+                    Ok(ConstValue::Object(out))
+                }
+            }
+        }
+        .boxed()
+    }
+
+    /// A list's items, each of type `item_type`, concurrently.
+    async fn list(
+        &self,
+        items: &[&Value],
+        item_type: &Type,
+        below: Option<&Selection>,
+        source: &SourceName,
+        path: &Path<'_>,
+    ) -> Result<ConstValue, Fail> {
+        let paths: Vec<Path<'_>> = (0..items.len()).map(|i| Path::Index(path, i)).collect();
+        let values = items
+            .iter()
+            .zip(&paths)
+            .map(|(item, path)| self.value(item, item_type, below, source, path));
+        let values = join_all(values).await;
+        let mut out = Vec::with_capacity(values.len());
+        for value in values {
+            out.push(match value {
+                Ok(value) => value,
+                Err(Fail::Nulled) if item_type.nullable => ConstValue::Null,
+                Err(fail) => return Err(fail),
+            });
+        }
+        Ok(ConstValue::List(out))
+    }
+
+    /// `value` as a value of type `ty` when nothing below calls a service: a walk.
+    fn value_now(
+        &self,
+        value: &Value,
+        ty: &Type,
+        below: Option<&Selection>,
+        source: &SourceName,
+        path: &Path<'_>,
+    ) -> Result<ConstValue, Fail> {
+        if value.is_null() {
+            return null_or_error(ty);
+        }
+        match &ty.base {
+            BaseType::List(item_type) => {
+                let Value::Array(items) = value else {
+                    return Err(Fail::Convert(mismatch(&ty.to_string(), value)));
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    let path = Path::Index(path, index);
+                    out.push(
+                        match self.value_now(item, item_type, below, source, &path) {
+                            Ok(value) => value,
+                            Err(Fail::Nulled) if item_type.nullable => ConstValue::Null,
+                            Err(fail) => return Err(fail),
+                        },
+                    );
+                }
+                Ok(ConstValue::List(out))
+            }
+            BaseType::Named(name) => {
+                if let Some(leaf) = leaf(value, name, &self.data.plans.graph) {
+                    return leaf.map_err(Fail::Convert);
+                }
+                let (Value::Object(_), Some(below)) = (value, below) else {
+                    return Err(Fail::Convert(mismatch(name, value)));
+                };
+                let mut out = IndexMap::with_capacity(below.fields.len());
+                for field in &below.fields {
+                    let value = self.field_now(field, value, source, path)?;
+                    out.insert(field.key.clone(), value);
+                }
+                Ok(ConstValue::Object(out))
+            }
+        }
+    }
+}
+
+/// Null where `ty` allows it, else the error of a null in a non-null place.
+fn null_or_error(ty: &Type) -> Result<ConstValue, Fail> {
+    if ty.nullable {
+        Ok(ConstValue::Null)
+    } else {
+        Err(Fail::Convert(ConvertError::Null(ty.to_string())))
+    }
+}
