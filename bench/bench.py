@@ -36,10 +36,14 @@ RELEASE = ROOT / "target" / "release"
 
 SERVICES_BASE = 4100  # users 4101, orders 4102, payments 4103, notifications 4104
 SERVICES = ["users", "orders", "payments", "notifications"]
-# `switchyard-solo` is Switchyard with coalescing across requests and deduplication off:
-# every request executes on its own and makes its own upstream calls, as a per-request
-# loader does. Side by side, it shows the levers.
-PORTS = {"switchyard": 4110, "switchyard-solo": 4111, "direct": 4190, "apollo": 4170, "hive": 4180}
+# `switchyard-solo` is Switchyard with the speed levers off: no coalescing across
+# requests, no deduplication, no planned executor (async-graphql resolves every field).
+# Every request executes on its own and makes its own upstream calls, as a per-request
+# loader does. `switchyard-unplanned` turns off only the planned executor. Side by side,
+# they show each lever.
+PORTS = {"switchyard": 4110, "switchyard-solo": 4111, "switchyard-unplanned": 4112,
+         "direct": 4190, "apollo": 4170, "hive": 4180}
+SWITCHYARDS = ("switchyard", "switchyard-solo", "switchyard-unplanned")
 
 # --- Scenarios -------------------------------------------------------------------------
 
@@ -119,7 +123,7 @@ SCENARIOS = [
     Scenario("big", "Big", BIG, '{"offset": %ID%}', (0, 4900),
              summary="100 users with 10 orders and their line items (~0.5 MB)"),
     Scenario("tiny", "Tiny", TINY, "{}", (1, 1), summary="`{ __typename }`, no upstream call"),
-    Scenario("hot", "Hot", HOT, "{}", (1, 1), only=("switchyard", "switchyard-solo", "direct"),
+    Scenario("hot", "Hot", HOT, "{}", (1, 1), only=(*SWITCHYARDS, "direct"),
              summary="one identical query of public data (the catalogue) from every caller"),
     Scenario("wide", "Wide", WIDE, '{"offset": %ID%}', (0, 4800),
              summary="200 users × 6 leaves from one call"),
@@ -289,7 +293,7 @@ def reset_upstream() -> None:
 
 def start_candidate(name: str, cpus: str | None, logs: Path, work: Path) -> Server:
     port = PORTS[name]
-    if name in ("switchyard", "switchyard-solo"):
+    if name in SWITCHYARDS:
         # No rate limit (the load comes from one address) and no token checks: the peers
         # have neither (docs/benchmark.md).
         env = {"SWITCHYARD_LOG__FILTER": "warn", "SWITCHYARD_RATE_LIMIT__ENABLED": "false"}
@@ -299,6 +303,8 @@ def start_candidate(name: str, cpus: str | None, logs: Path, work: Path) -> Serv
                 env[f"SWITCHYARD_SOURCES__{service.upper()}__COALESCE"] = "false"
         if name == "switchyard-solo":
             env["SWITCHYARD_GRAPHQL__DEDUP"] = "false"
+        if name in ("switchyard-solo", "switchyard-unplanned"):
+            env["SWITCHYARD_GRAPHQL__PLANNED_EXECUTION"] = "false"
         cmd = [str(RELEASE / "switchyard"), "serve", "--schema", "schema/examples/shop.graphql",
                "--listen", f"127.0.0.1:{port}"]
         server = Server(name, cmd, cpus, env, logs, ports=(port,))
@@ -551,7 +557,40 @@ def markdown(results: list[Result], meta: dict) -> str:
     ratios = ratio_lines(results)
     if ratios:
         lines += ["", "Switchyard against each peer, same run:", "", *ratios]
+    levers = lever_lines(results)
+    if levers:
+        lines += ["", "Each speed lever, same run (switchyard ÷ the candidate without it):", "",
+                  *levers]
     return "\n".join(lines) + "\n"
+
+
+def lever_lines(results: list[Result]) -> list[str]:
+    """Switchyard against itself with levers off: all of them (`switchyard-solo`), and the
+    planned executor alone (`switchyard-unplanned`)."""
+    by = {(r.scenario, r.candidate): r for r in results if r.mode == "throughput"}
+    offs = [c for c in ("switchyard-solo", "switchyard-unplanned") if any(k[1] == c for k in by)]
+    if not offs or not any(k[1] == "switchyard" for k in by):
+        return []
+    head = "| scenario | " + " | ".join(
+        f"throughput ÷ {c} | CPU/req ÷ {c} | calls/req ÷ {c}" for c in offs) + " |"
+    lines = [head, "| --- |" + " ---: | ---: | ---: |" * len(offs)]
+    for scenario in dict.fromkeys(k[0] for k in by):
+        ours = by.get((scenario, "switchyard"))
+        if not ours:
+            continue
+        cells = []
+        for off in offs:
+            theirs = by.get((scenario, off))
+            if not theirs or not theirs.rps:
+                cells += ["n/a"] * 3
+                continue
+            cells.append(f"{ours.rps / theirs.rps:.2f}×")
+            cells.append(f"{ours.cpu_ms_per_request / theirs.cpu_ms_per_request:.2f}×"
+                         if theirs.cpu_ms_per_request else "n/a")
+            cells.append(f"{ours.upstream_per_request / theirs.upstream_per_request:.2f}×"
+                         if theirs.upstream_per_request else "n/a")
+        lines.append(f"| {scenario} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def ratio_lines(results: list[Result]) -> list[str]:
@@ -579,7 +618,8 @@ def ratio_lines(results: list[Result]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidates", default="switchyard,switchyard-solo,direct,apollo,hive")
+    parser.add_argument("--candidates",
+                        default="switchyard,switchyard-solo,switchyard-unplanned,direct,apollo,hive")
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each run")

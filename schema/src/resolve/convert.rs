@@ -231,7 +231,14 @@ pub fn leaf(value: &Value, name: &str, graph: &Graph) -> Option<Result<GqlValue,
                     }),
                 }
             } else if graph.scalars.contains_key(other) {
-                GqlValue::from_json(value.clone()).map_err(|_| mismatch(other, value))
+                // A custom scalar passes any JSON through; the common cases directly,
+                // without serde's round trip.
+                match value {
+                    Value::String(s) => Ok(GqlValue::String(s.clone())),
+                    Value::Bool(b) => Ok(GqlValue::Boolean(*b)),
+                    Value::Number(n) => Ok(GqlValue::Number(n.clone())),
+                    _ => GqlValue::from_json(value.clone()).map_err(|_| mismatch(other, value)),
+                }
             } else {
                 return None;
             }
