@@ -63,7 +63,7 @@ pub enum Unsupported {
     Directive,
     #[error("`{0}` joins an entity")]
     Join(String),
-    #[error("`{0}` is selected twice with different selections")]
+    #[error("`{0}` is selected twice as different fields or with different arguments")]
     Merge(String),
     #[error("unknown field `{0}`")]
     UnknownField(String),
@@ -123,7 +123,7 @@ pub enum Kind {
 
 /// A field's arguments: resolved once when the query gives them literally, else against
 /// each request's variables.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Args {
     Const(IndexMap<Name, ConstValue>),
     Variables {
@@ -224,11 +224,9 @@ impl Compiler<'_> {
             match &item.node {
                 AstSelection::Field(field) => {
                     let planned = self.field(type_name, field, spreads)?;
-                    match fields.iter().find(|f| f.key == planned.key) {
+                    match fields.iter_mut().find(|f| f.key == planned.key) {
                         None => fields.push(planned),
-                        // The same leaf twice (validation has checked they agree): once.
-                        Some(seen) if seen.is_leaf() && planned.is_leaf() => {}
-                        Some(_) => return Err(Unsupported::Merge(planned.key.to_string())),
+                        Some(seen) => seen.merge(planned)?,
                     }
                 }
                 AstSelection::FragmentSpread(spread) => {
@@ -338,11 +336,56 @@ impl Compiler<'_> {
 }
 
 impl Planned {
-    fn is_leaf(&self) -> bool {
-        match &self.kind {
-            Kind::Typename(_) => true,
-            Kind::Project { below, .. } | Kind::Call { below, .. } => below.is_none(),
+    /// Merges a second selection of the same response key into this one, as GraphQL's
+    /// field collection does: the same field with the same arguments, its sub-selections
+    /// combined. Anything else is left to async-graphql (which validates the query after
+    /// it is planned).
+    fn merge(&mut self, other: Planned) -> Result<(), Unsupported> {
+        let refused = Unsupported::Merge(other.key.to_string());
+        match (&mut self.kind, other.kind) {
+            (Kind::Typename(a), Kind::Typename(b)) if *a == b => Ok(()),
+            (
+                Kind::Project { plan, below, .. },
+                Kind::Project {
+                    plan: other_plan,
+                    below: other_below,
+                    ..
+                },
+            ) if Arc::ptr_eq(plan, &other_plan) => merge_below(below, other_below, refused),
+            (
+                Kind::Call { plan, args, below },
+                Kind::Call {
+                    plan: other_plan,
+                    args: other_args,
+                    below: other_below,
+                },
+            ) if Arc::ptr_eq(plan, &other_plan) && *args == other_args => {
+                merge_below(below, other_below, refused)
+            }
+            _ => Err(refused),
         }
+    }
+}
+
+/// Merges `other` into `below`: both leaves, or both selections combined.
+fn merge_below(
+    below: &mut Option<Selection>,
+    other: Option<Selection>,
+    refused: Unsupported,
+) -> Result<(), Unsupported> {
+    match (below, other) {
+        (None, None) => Ok(()),
+        (Some(below), Some(other)) => {
+            below.calls |= other.calls;
+            for field in other.fields {
+                match below.fields.iter_mut().find(|f| f.key == field.key) {
+                    None => below.fields.push(field),
+                    Some(seen) => seen.merge(field)?,
+                }
+            }
+            Ok(())
+        }
+        _ => Err(refused),
     }
 }
 
@@ -426,7 +469,7 @@ mod tests {
                 Unsupported::Join("Order.user".to_owned()),
             ),
             (
-                "{ user(id: 1) { orders(first: 1) { id } orders(first: 1) { total } } }",
+                "{ user(id: 1) { orders(first: 1) { id } orders(first: 2) { total } } }",
                 Unsupported::Merge("orders".to_owned()),
             ),
             (

@@ -41,6 +41,8 @@ async fn shop_queries_answer_byte_for_byte_alike() {
         json!({"query": "{ users(first: 4) { id name orders(first: 3) { id status total currency createdAt items { sku name quantity unitPrice } } } }"}),
         // Aliases, a named fragment, an inline fragment, a leaf selected twice.
         json!({"query": "query Q { a: user(id: 3) { ...U n: name name } } fragment U on User { id name email ... on User { tier } }"}),
+        // One field selected twice, its sub-selections merged.
+        json!({"query": "{ user(id: 3) { orders(first: 2) { id } orders(first: 2) { total payment { status } } } }"}),
         // Declared argument defaults, a variable default, an omitted nullable variable.
         json!({"query": "query($first: Int = 2, $o: Int) { products(first: $first, offset: $o) { sku name unitPrice } }"}),
         json!({"query": "{ users { id } }"}),
