@@ -99,8 +99,8 @@ pub struct GraphqlConfig {
     #[serde(default = "default_true")]
     pub dedup: bool,
     /// Run queries on the planned executor, which answers fields read from their parent's
-    /// JSON without a resolver each; queries it does not plan (entity joins, directives,
-    /// introspection) and all mutations run on async-graphql's executor either way.
+    /// JSON without a resolver each; queries it does not plan (directives, introspection)
+    /// and all mutations run on async-graphql's executor either way.
     #[serde(default = "default_true")]
     pub planned_execution: bool,
     /// A token put in GraphiQL's headers editor; set by `switchyard demo`, never read

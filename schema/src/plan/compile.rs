@@ -61,8 +61,6 @@ pub enum Unsupported {
     Introspection,
     #[error("`@skip` or `@include`, or another directive")]
     Directive,
-    #[error("`{0}` joins an entity")]
-    Join(String),
     #[error("`{0}` is selected twice as different fields or with different arguments")]
     Merge(String),
     #[error("unknown field `{0}`")]
@@ -87,10 +85,14 @@ pub struct OperationPlan {
 /// The fields selected on one object type, in response order.
 #[derive(Debug)]
 pub struct Selection {
+    pub type_name: String,
     pub fields: Vec<Planned>,
     /// Whether any field here or below calls a service: when none does, the selection is
     /// answered by walking the parent's JSON, with no future.
     pub calls: bool,
+    /// Where the entity key is in this type's JSON, when a `@join` of the operation reads
+    /// this type: each object is then kept for the joins to reuse.
+    pub keep: Option<Vec<String>>,
 }
 
 /// One selected field.
@@ -117,6 +119,14 @@ pub enum Kind {
     Call {
         plan: Arc<FieldPlan>,
         args: Args,
+        below: Option<Selection>,
+    },
+    /// A `@join`: the entity whose key is at `key` in the parent's JSON, from a record
+    /// the request holds already or through the entity's lookup.
+    Join {
+        plan: Arc<FieldPlan>,
+        key: Vec<String>,
+        entity: String,
         below: Option<Selection>,
     },
 }
@@ -204,8 +214,19 @@ impl Compiler<'_> {
         {
             return Err(Unsupported::RootProjection);
         }
+        let mut root = Selection::new(root, fields);
+        let mut joined = Vec::new();
+        root.joined(&mut joined);
+        let entities: Vec<(String, Vec<String>)> = joined
+            .into_iter()
+            .filter_map(|name| {
+                let key = self.plans.graph.objects.get(&name)?.entity.as_ref()?;
+                Some((name, key.key_path.clone()))
+            })
+            .collect();
+        root.keep(&entities);
         Ok(Arc::new(OperationPlan {
-            root: Selection::new(fields),
+            root,
             variables: op.node.variable_definitions.clone(),
         }))
     }
@@ -308,7 +329,7 @@ impl Compiler<'_> {
                 &mut fields,
                 spreads,
             )?;
-            Some(Selection::new(fields))
+            Some(Selection::new(named_type(&plan.field.ty), fields))
         } else {
             None
         };
@@ -323,9 +344,12 @@ impl Compiler<'_> {
                 args: args(field, plan),
                 below,
             },
-            Resolution::Join { .. } => {
-                return Err(Unsupported::Join(format!("{type_name}.{name}")));
-            }
+            Resolution::Join { entity, key } => Kind::Join {
+                plan: plan.clone(),
+                key: key.clone(),
+                entity: entity.clone(),
+                below,
+            },
         };
         Ok(Planned {
             key,
@@ -362,6 +386,14 @@ impl Planned {
             ) if Arc::ptr_eq(plan, &other_plan) && *args == other_args => {
                 merge_below(below, other_below, refused)
             }
+            (
+                Kind::Join { plan, below, .. },
+                Kind::Join {
+                    plan: other_plan,
+                    below: other_below,
+                    ..
+                },
+            ) if Arc::ptr_eq(plan, &other_plan) => merge_below(below, other_below, refused),
             _ => Err(refused),
         }
     }
@@ -390,13 +422,57 @@ fn merge_below(
 }
 
 impl Selection {
-    fn new(fields: Vec<Planned>) -> Self {
+    fn new(type_name: &str, fields: Vec<Planned>) -> Self {
         let calls = fields.iter().any(|f| match &f.kind {
             Kind::Typename(_) => false,
-            Kind::Call { .. } => true,
+            Kind::Call { .. } | Kind::Join { .. } => true,
             Kind::Project { below, .. } => below.as_ref().is_some_and(|b| b.calls),
         });
-        Selection { fields, calls }
+        Selection {
+            type_name: type_name.to_owned(),
+            fields,
+            calls,
+            keep: None,
+        }
+    }
+
+    /// The selections below, each once.
+    fn below_mut(&mut self) -> impl Iterator<Item = &mut Selection> {
+        self.fields.iter_mut().filter_map(|f| match &mut f.kind {
+            Kind::Typename(_) => None,
+            Kind::Project { below, .. } | Kind::Call { below, .. } | Kind::Join { below, .. } => {
+                below.as_mut()
+            }
+        })
+    }
+
+    /// The entity types the `@join`s here and below read.
+    fn joined(&self, into: &mut Vec<String>) {
+        for field in &self.fields {
+            let below = match &field.kind {
+                Kind::Typename(_) => None,
+                Kind::Join { entity, below, .. } => {
+                    if !into.contains(entity) {
+                        into.push(entity.clone());
+                    }
+                    below.as_ref()
+                }
+                Kind::Project { below, .. } | Kind::Call { below, .. } => below.as_ref(),
+            };
+            if let Some(below) = below {
+                below.joined(into);
+            }
+        }
+    }
+
+    /// Marks the selections of `entities` to keep their objects, with their key paths.
+    fn keep(&mut self, entities: &[(String, Vec<String>)]) {
+        if let Some((_, key)) = entities.iter().find(|(name, _)| *name == self.type_name) {
+            self.keep = Some(key.clone());
+        }
+        for below in self.below_mut() {
+            below.keep(entities);
+        }
     }
 }
 
@@ -429,6 +505,7 @@ mod tests {
                     Kind::Typename(_) => "typename",
                     Kind::Project { .. } => "project",
                     Kind::Call { .. } => "call",
+                    Kind::Join { .. } => "join",
                 };
                 format!("{}:{kind}", f.key)
             })

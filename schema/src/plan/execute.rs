@@ -10,7 +10,8 @@
 
 use std::{
     borrow::Cow,
-    sync::{Mutex, PoisonError},
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use async_graphql::{
@@ -23,11 +24,14 @@ use serde_json::Value;
 
 use super::compile::{Args, Kind, OperationPlan, Planned, Selection};
 use crate::{
+    fetch::loader::key_text,
     model::{Resolution, SourceName},
     resolve::{
-        Answer, FieldPlan, RequestData, bad_value, check_auth, coded,
+        Answer, FieldPlan, RequestData, Vars, bad_value, call_rest, check_auth, coded,
         convert::{ConvertError, leaf, mismatch},
-        empty_for, fallback_value,
+        empty_for,
+        entities::has_path,
+        fallback_value,
         json::get_path,
         rest_answer,
     },
@@ -44,6 +48,7 @@ pub async fn execute(
         variables,
         operation,
         errors: Mutex::default(),
+        kept: Mutex::default(),
     };
     let fields = operation
         .root
@@ -80,6 +85,34 @@ struct Run<'a> {
     variables: &'a Variables,
     operation: &'a OperationPlan,
     errors: Mutex<Vec<ServerError>>,
+    /// The objects of the types the operation joins, by type and key, for the joins to
+    /// reuse (see [`crate::resolve::entities`]). Per execution: nothing here outlives it.
+    kept: Mutex<HashMap<String, HashMap<String, Kept>>>,
+}
+
+/// An entity record the request holds.
+#[derive(Clone)]
+struct Kept {
+    record: Arc<Value>,
+    source: SourceName,
+}
+
+/// Whether `record` holds what `below` reads of it directly: every projected field's
+/// path, and the keys its batched calls and joins start from (as
+/// [`crate::resolve::entities::covers_selection`] decides for async-graphql's executor).
+fn covers(below: &Selection, record: &Value) -> bool {
+    below.fields.iter().all(|field| match &field.kind {
+        Kind::Typename(_) => true,
+        Kind::Project { path, .. } => has_path(record, path),
+        Kind::Join { key, .. } => has_path(record, key),
+        Kind::Call { plan, .. } => match &plan.field.resolution {
+            Resolution::Rest { rest, .. } => rest
+                .batch
+                .as_ref()
+                .is_some_and(|batch| has_path(record, &batch.parent_key)),
+            _ => false,
+        },
+    })
 }
 
 /// A place in the response, built into a list only for an error.
@@ -213,7 +246,7 @@ impl Run<'_> {
                 );
                 self.settle(value, field, plan, source, &here)
             }
-            Kind::Call { plan, .. } => self.failed(
+            Kind::Call { plan, .. } | Kind::Join { plan, .. } => self.failed(
                 coded("a call planned without a future", "INTERNAL", None),
                 field,
                 &plan.field.ty,
@@ -259,6 +292,16 @@ impl Run<'_> {
                 return self.settle(value, field, plan, source, &here);
             }
             Kind::Call { plan, args, below } => (plan, args, below.as_ref()),
+            Kind::Join {
+                plan,
+                key,
+                entity,
+                below,
+            } => {
+                return self
+                    .join(field, plan, key, entity, below.as_ref(), parent, &here)
+                    .await;
+            }
         };
         let ty = &plan.field.ty;
         if let Err(error) = check_auth(&plan.auth, &self.data.caller) {
@@ -288,30 +331,161 @@ impl Run<'_> {
             self.data,
         )
         .await;
+        let answer = match answer {
+            Ok(Some(answer)) => Ok(answer),
+            // Batched by a key the parent does not hold: no call, an empty answer.
+            Ok(None) => {
+                let value = self.value_now(&empty_for(&plan.field), ty, below, source, &here);
+                return self.converted(value, field, plan, source, &here);
+            }
+            Err(error) => Err(error),
+        };
+        self.called(answer, select, field, plan, below, source, &here)
+            .await
+    }
+
+    /// A `@join`: the entity from a record the request holds when it covers the
+    /// selection, else through the entity's lookup.
+    #[allow(clippy::too_many_arguments)]
+    async fn join(
+        &self,
+        field: &Planned,
+        plan: &FieldPlan,
+        key: &[String],
+        entity: &str,
+        below: Option<&Selection>,
+        parent: Parent<'_>,
+        here: &Path<'_>,
+    ) -> Result<ConstValue, Nulled> {
+        let ty = &plan.field.ty;
+        if let Err(error) = check_auth(&plan.auth, &self.data.caller) {
+            return self.failed(error, field, ty, here);
+        }
+        let Some((parent, parent_source)) = parent else {
+            let error = coded("no parent object", "INTERNAL", None);
+            return self.failed(error, field, ty, here);
+        };
+        let Some(key) = key_text(get_path(parent, key)) else {
+            let value = self.value_now(&Value::Null, ty, below, parent_source, here);
+            return self.converted(value, field, plan, parent_source, here);
+        };
+        let kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(entity)
+            .and_then(|records| records.get(&key))
+            .cloned();
+        if let Some(kept) = kept
+            && below.is_none_or(|below| covers(below, &kept.record))
+        {
+            let value = self
+                .value(&kept.record, ty, below, &kept.source, here)
+                .await;
+            return self.settle(value, field, plan, &kept.source, here);
+        }
+        let Some((spec, cache)) = &plan.entity else {
+            let error = coded("join without entity", "INTERNAL", None);
+            return self.failed(error, field, ty, here);
+        };
+        let rest = &spec.rest;
+        let vars = Vars {
+            plan,
+            args: None,
+            parent: None,
+            caller: &self.data.caller,
+            key: None,
+        };
+        let answer = if rest.batch.is_some() {
+            call_rest(
+                rest,
+                &vars,
+                *cache,
+                self.data,
+                Some(key),
+                Some(&spec.key_path),
+            )
+            .await
+        } else {
+            let vars = Vars {
+                key: Some(&key),
+                ..vars
+            };
+            call_rest(rest, &vars, *cache, self.data, None, None).await
+        };
+        self.called(answer, &[], field, plan, below, &rest.source, here)
+            .await
+    }
+
+    /// A call's outcome as the field's value: its answer converted, or its failure
+    /// (an upstream one served by the field's `@fallback` when it has one).
+    #[allow(clippy::too_many_arguments)]
+    async fn called(
+        &self,
+        answer: Result<Answer, async_graphql::Error>,
+        select: &[String],
+        field: &Planned,
+        plan: &FieldPlan,
+        below: Option<&Selection>,
+        source: &SourceName,
+        here: &Path<'_>,
+    ) -> Result<ConstValue, Nulled> {
+        let ty = &plan.field.ty;
         let value = match answer {
-            Ok(Some(answer)) => {
-                self.answer(&answer, select, plan, below, source, &here)
+            Ok(answer) => {
+                self.answer(&answer, select, plan, below, source, here)
                     .await
             }
-            // Batched by a key the parent does not hold: no call, an empty answer.
-            Ok(None) => self.value_now(&empty_for(&plan.field), ty, below, source, &here),
             Err(error) => {
                 return match fallback_value(plan, self.data, &error) {
                     Some(value) => Ok(value),
-                    None => self.failed(error, field, ty, &here),
+                    None => self.failed(error, field, ty, here),
                 };
             }
         };
+        self.converted(value, field, plan, source, here)
+    }
+
+    /// A called field's converted value, or its failure settled: a value that does not
+    /// fit is an upstream failure, which the field's `@fallback` serves when it has one.
+    fn converted(
+        &self,
+        value: Result<ConstValue, Fail>,
+        field: &Planned,
+        plan: &FieldPlan,
+        source: &SourceName,
+        here: &Path<'_>,
+    ) -> Result<ConstValue, Nulled> {
         match value {
             Err(Fail::Convert(error)) => {
                 let error = bad_value(error, plan, source);
                 match fallback_value(plan, self.data, &error) {
                     Some(value) => Ok(value),
-                    None => self.failed(error, field, ty, &here),
+                    None => self.failed(error, field, &plan.field.ty, here),
                 }
             }
-            value => self.settle(value, field, plan, source, &here),
+            value => self.settle(value, field, plan, source, here),
         }
+    }
+
+    /// Keeps `object` for the joins of this execution, when `below` says its type is joined.
+    fn keep(&self, below: &Selection, object: &Value, source: &SourceName) {
+        let Some(key_path) = &below.keep else {
+            return;
+        };
+        let Some(key) = key_text(get_path(object, key_path)) else {
+            return;
+        };
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let records = match kept.get_mut(&below.type_name) {
+            Some(records) => records,
+            None => kept.entry(below.type_name.clone()).or_default(),
+        };
+        // The first record of a key stays.
+        records.entry(key).or_insert_with(|| Kept {
+            record: Arc::new(object.clone()),
+            source: source.clone(),
+        });
     }
 
     /// A field's arguments against this request's variables.
@@ -407,6 +581,7 @@ impl Run<'_> {
                     let (Value::Object(_), Some(below)) = (value, below) else {
                         return Err(Fail::Convert(mismatch(name, value)));
                     };
+                    self.keep(below, value, source);
                     let fields = below
                         .fields
                         .iter()
@@ -486,6 +661,7 @@ impl Run<'_> {
                 let (Value::Object(_), Some(below)) = (value, below) else {
                     return Err(Fail::Convert(mismatch(name, value)));
                 };
+                self.keep(below, value, source);
                 let mut out = IndexMap::with_capacity(below.fields.len());
                 for field in &below.fields {
                     let value = self.field_now(field, value, source, path)?;

@@ -45,7 +45,7 @@ impl Entities {
 }
 
 /// Whether `path` (object keys) is present in `value`, even as null.
-fn has_path(value: &Value, path: &[String]) -> bool {
+pub(crate) fn has_path(value: &Value, path: &[String]) -> bool {
     let mut current = value;
     for key in path {
         match current.get(key.as_str()) {

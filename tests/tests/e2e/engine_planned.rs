@@ -50,8 +50,12 @@ async fn shop_queries_answer_byte_for_byte_alike() {
         json!({"query": "{ user(id: 999999) { id name } }"}),
         // A field that needs a token, asked without one.
         json!({"query": "{ me { id name } }"}),
-        // Left to async-graphql: an entity join, a directive, introspection.
+        // Entity joins: fetched, reused from a page the request holds (the users of a
+        // page, joined again from their orders), and a join below a join.
         json!({"query": "{ order(id: 2) { id user { name } } }"}),
+        json!({"query": "query($o: Int!) { users(first: 20, offset: $o) { id name orders(first: 3) { id total payment { status order { id user { name email } } } user { name } } } }", "variables": {"o": 40}}),
+        json!({"query": "{ users(first: 5) { name orders(first: 2) { user { tier orders(first: 1) { id } } } } }"}),
+        // Left to async-graphql: a directive, introspection.
         json!({"query": "query($x: Boolean!) { user(id: 1) { name email @include(if: $x) } }", "variables": {"x": false}}),
         json!({"query": "{ __type(name: \"User\") { name } user(id: 1) { name } }"}),
         // Malformed and invalid queries keep async-graphql's errors.
