@@ -524,6 +524,10 @@ mod tests {
             plan("query($n: Int) { products(first: $n) { sku } }"),
             Ok(vec!["products:call".to_owned()])
         );
+        assert_eq!(
+            plan("{ order(id: 1) { user { name } } }"),
+            Ok(vec!["order:call".to_owned()])
+        );
     }
 
     #[test]
@@ -540,10 +544,6 @@ mod tests {
             (
                 "{ user(id: 1) { name @skip(if: true) } }",
                 Unsupported::Directive,
-            ),
-            (
-                "{ order(id: 1) { user { name } } }",
-                Unsupported::Join("Order.user".to_owned()),
             ),
             (
                 "{ user(id: 1) { orders(first: 1) { id } orders(first: 2) { total } } }",
