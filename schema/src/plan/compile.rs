@@ -360,6 +360,15 @@ impl Compiler<'_> {
 }
 
 impl Planned {
+    /// Whether answering the field calls a service, here or below.
+    pub fn calls(&self) -> bool {
+        match &self.kind {
+            Kind::Typename(_) => false,
+            Kind::Call { .. } | Kind::Join { .. } => true,
+            Kind::Project { below, .. } => below.as_ref().is_some_and(|b| b.calls),
+        }
+    }
+
     /// Merges a second selection of the same response key into this one, as GraphQL's
     /// field collection does: the same field with the same arguments, its sub-selections
     /// combined. Anything else is left to async-graphql (which validates the query after
@@ -423,11 +432,7 @@ fn merge_below(
 
 impl Selection {
     fn new(type_name: &str, fields: Vec<Planned>) -> Self {
-        let calls = fields.iter().any(|f| match &f.kind {
-            Kind::Typename(_) => false,
-            Kind::Call { .. } | Kind::Join { .. } => true,
-            Kind::Project { below, .. } => below.as_ref().is_some_and(|b| b.calls),
-        });
+        let calls = fields.iter().any(Planned::calls);
         Selection {
             type_name: type_name.to_owned(),
             fields,
