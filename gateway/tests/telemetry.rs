@@ -205,6 +205,15 @@ async fn one_trace_from_the_client_through_the_services_and_no_token_in_the_logs
             spans.iter().map(|s| &s.name).collect::<Vec<_>>()
         );
     }
+    // The dashboard runs on the planned executor, and says so.
+    let execute = spans
+        .iter()
+        .find(|s| s.name == "query Dashboard")
+        .expect("the execute span");
+    assert_eq!(
+        text(execute, "switchyard.executor").as_deref(),
+        Some("planned")
+    );
     let calls: Vec<&Span> = spans
         .iter()
         .filter(|s| text(s, "switchyard.source").is_some() && s.name != "batch")

@@ -206,6 +206,7 @@ impl Extension for PerRequest {
             otel.name = %format_args!("{kind} {name}").to_string().trim(),
             graphql.operation.name = %name,
             graphql.operation.type = kind,
+            switchyard.executor = tracing::field::Empty,
         );
         // Only queries share: a mutation or subscription always runs on its own.
         let key = match (&self.in_flight, data) {
@@ -259,11 +260,15 @@ impl Extension for PerRequest {
             });
         let mut response = match (planned, data) {
             (Some((operation, variables)), Some(data)) => {
+                span.record("switchyard.executor", "planned");
                 crate::plan::execute(&operation, &variables, data)
                     .instrument(span)
                     .await
             }
-            _ => next.run(ctx, operation_name).instrument(span).await,
+            _ => {
+                span.record("switchyard.executor", "async-graphql");
+                next.run(ctx, operation_name).instrument(span).await
+            }
         };
         nulls::finish(&self.failures, &mut response);
         // Before sharing it: requests that share the answer are told what it stood on.
