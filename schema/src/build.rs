@@ -33,6 +33,7 @@ use crate::{
     },
     observe::{Observer, RequestStats},
     plan::Planner,
+    resolve::convert::Leaf,
     resolve::{
         self, EventErrors, FieldPlan, Plans, RequestData,
         subscribe::{self, StreamPlan},
@@ -172,6 +173,7 @@ fn build_object(
             cache: field.cache.or(target.and_then(|t| t.cache)),
             shared_batch: shares_batch(&field.resolution, entity.as_ref().map(|(e, _)| e)),
             root: object.name == graph.query || graph.mutation.as_ref() == Some(&object.name),
+            leaf: Leaf::of(named_type(&field.ty), graph),
             entity,
             parent_paths: parent_paths.clone(),
         });
@@ -228,6 +230,7 @@ fn build_subscription(graph: &Arc<Graph>, spec: &SubscriptionSpec, hub: &Arc<Hub
                 parent_paths: HashMap::new(),
                 shared_batch: false,
                 root: true,
+                leaf: Leaf::of(named_type(&field.ty), graph),
             }),
             rest: field.stream.rest.clone(),
             event: field.stream.event.clone(),

@@ -28,7 +28,7 @@ use crate::{
     model::{Resolution, SourceName},
     resolve::{
         Answer, FieldPlan, RequestData, Vars, bad_value, call_rest, check_auth, coded,
-        convert::{ConvertError, leaf, mismatch},
+        convert::{ConvertError, Leaf, mismatch},
         empty_for,
         entities::has_path,
         fallback_value,
@@ -145,6 +145,28 @@ impl Path<'_> {
     }
 }
 
+/// What a value's type asks for: the selection of an object type, or the conversion of a
+/// scalar or enum (decided when the schema was built).
+#[derive(Clone, Copy)]
+struct Shape<'a> {
+    below: Option<&'a Selection>,
+    leaf: Option<&'a Leaf>,
+}
+
+impl<'a> Shape<'a> {
+    fn of(plan: &'a FieldPlan, below: Option<&'a Selection>) -> Self {
+        Shape {
+            below,
+            leaf: plan.leaf.as_ref(),
+        }
+    }
+
+    /// Whether answering it calls a service.
+    fn calls(&self) -> bool {
+        self.below.is_some_and(|below| below.calls)
+    }
+}
+
 /// A value that is null because a non-null field below it failed; the failure's error is
 /// recorded already. Its nearest nullable parent becomes null.
 #[derive(Debug)]
@@ -240,7 +262,7 @@ impl Run<'_> {
                 let value = self.value_now(
                     get_path(parent, select),
                     &plan.field.ty,
-                    below.as_ref(),
+                    Shape::of(plan, below.as_ref()),
                     source,
                     &here,
                 );
@@ -284,7 +306,7 @@ impl Run<'_> {
                     .value(
                         get_path(parent, select),
                         &plan.field.ty,
-                        below.as_ref(),
+                        Shape::of(plan, below.as_ref()),
                         source,
                         &here,
                     )
@@ -335,7 +357,8 @@ impl Run<'_> {
             Ok(Some(answer)) => Ok(answer),
             // Batched by a key the parent does not hold: no call, an empty answer.
             Ok(None) => {
-                let value = self.value_now(&empty_for(&plan.field), ty, below, source, &here);
+                let shape = Shape::of(plan, below);
+                let value = self.value_now(&empty_for(&plan.field), ty, shape, source, &here);
                 return self.converted(value, field, plan, source, &here);
             }
             Err(error) => Err(error),
@@ -366,7 +389,13 @@ impl Run<'_> {
             return self.failed(error, field, ty, here);
         };
         let Some(key) = key_text(get_path(parent, key)) else {
-            let value = self.value_now(&Value::Null, ty, below, parent_source, here);
+            let value = self.value_now(
+                &Value::Null,
+                ty,
+                Shape::of(plan, below),
+                parent_source,
+                here,
+            );
             return self.converted(value, field, plan, parent_source, here);
         };
         let kept = self
@@ -380,7 +409,7 @@ impl Run<'_> {
             && below.is_none_or(|below| covers(below, &kept.record))
         {
             let value = self
-                .value(&kept.record, ty, below, &kept.source, here)
+                .value(&kept.record, ty, Shape::of(plan, below), &kept.source, here)
                 .await;
             return self.settle(value, field, plan, &kept.source, here);
         }
@@ -534,10 +563,11 @@ impl Run<'_> {
         path: &Path<'_>,
     ) -> Result<ConstValue, Fail> {
         let ty = &plan.field.ty;
+        let shape = Shape::of(plan, below);
         let (list, indices) = match answer {
             Answer::Value(loc) => {
                 return self
-                    .value(get_path(loc.value(), select), ty, below, source, path)
+                    .value(get_path(loc.value(), select), ty, shape, source, path)
                     .await;
             }
             Answer::Items { list, indices } => (list.value(), indices),
@@ -547,10 +577,10 @@ impl Run<'_> {
             let value = indices
                 .first()
                 .map_or(&Value::Null, |index| get_path(item(index), select));
-            return self.value(value, ty, below, source, path).await;
+            return self.value(value, ty, shape, source, path).await;
         };
         let items: Vec<&Value> = indices.iter().map(item).collect();
-        self.list(&items, item_type, below, source, path).await
+        self.list(&items, item_type, shape, source, path).await
     }
 
     /// `value` as a value of type `ty`, with `below` selected when it holds objects.
@@ -558,13 +588,13 @@ impl Run<'_> {
         &'a self,
         value: &'a Value,
         ty: &'a Type,
-        below: Option<&'a Selection>,
+        shape: Shape<'a>,
         source: &'a SourceName,
         path: &'a Path<'a>,
     ) -> BoxFuture<'a, Result<ConstValue, Fail>> {
         async move {
-            if below.is_none_or(|b| !b.calls) {
-                return self.value_now(value, ty, below, source, path);
+            if !shape.calls() {
+                return self.value_now(value, ty, shape, source, path);
             }
             if value.is_null() {
                 return null_or_error(ty);
@@ -575,10 +605,10 @@ impl Run<'_> {
                         return Err(Fail::Convert(mismatch(&ty.to_string(), value)));
                     };
                     let items: Vec<&Value> = items.iter().collect();
-                    self.list(&items, item_type, below, source, path).await
+                    self.list(&items, item_type, shape, source, path).await
                 }
                 BaseType::Named(name) => {
-                    let (Value::Object(_), Some(below)) = (value, below) else {
+                    let (Value::Object(_), Some(below)) = (value, shape.below) else {
                         return Err(Fail::Convert(mismatch(name, value)));
                     };
                     self.keep(below, value, source);
@@ -618,7 +648,7 @@ impl Run<'_> {
         &self,
         items: &[&Value],
         item_type: &Type,
-        below: Option<&Selection>,
+        shape: Shape<'_>,
         source: &SourceName,
         path: &Path<'_>,
     ) -> Result<ConstValue, Fail> {
@@ -626,7 +656,7 @@ impl Run<'_> {
         let values = items
             .iter()
             .zip(&paths)
-            .map(|(item, path)| self.value(item, item_type, below, source, path));
+            .map(|(item, path)| self.value(item, item_type, shape, source, path));
         let values = join_all(values).await;
         let mut out = Vec::with_capacity(values.len());
         for value in values {
@@ -644,7 +674,7 @@ impl Run<'_> {
         &self,
         value: &Value,
         ty: &Type,
-        below: Option<&Selection>,
+        shape: Shape<'_>,
         source: &SourceName,
         path: &Path<'_>,
     ) -> Result<ConstValue, Fail> {
@@ -660,7 +690,7 @@ impl Run<'_> {
                 for (index, item) in items.iter().enumerate() {
                     let path = Path::Index(path, index);
                     out.push(
-                        match self.value_now(item, item_type, below, source, &path) {
+                        match self.value_now(item, item_type, shape, source, &path) {
                             Ok(value) => value,
                             Err(Fail::Nulled) if item_type.nullable => ConstValue::Null,
                             Err(fail) => return Err(fail),
@@ -670,10 +700,10 @@ impl Run<'_> {
                 Ok(ConstValue::List(out))
             }
             BaseType::Named(name) => {
-                if let Some(leaf) = leaf(value, name, &self.data.plans.graph) {
-                    return leaf.map_err(Fail::Convert);
+                if let Some(leaf) = shape.leaf {
+                    return leaf.convert(value).map_err(Fail::Convert);
                 }
-                let (Value::Object(_), Some(below)) = (value, below) else {
+                let (Value::Object(_), Some(below)) = (value, shape.below) else {
                     return Err(Fail::Convert(mismatch(name, value)));
                 };
                 self.keep(below, value, source);

@@ -1,7 +1,7 @@
 //! Upstream JSON to GraphQL values, checked against the field's declared type: a value of
 //! the wrong type is an error naming the service, never a panic or a silent wrong value.
 
-use std::sync::Arc;
+use std::{borrow::Cow, sync::Arc};
 
 use async_graphql::{
     Name, Value as GqlValue,
@@ -144,6 +144,8 @@ pub struct Target<'a> {
     pub graph: &'a Graph,
     pub source: &'a SourceName,
     pub entities: &'a Entities,
+    /// The conversion of the field's scalar or enum type, when it is one.
+    pub leaf: Option<&'a Leaf>,
 }
 
 /// Converts `value`, found at `at`, to a field value of type `ty`. `None` is GraphQL null.
@@ -183,8 +185,12 @@ fn named(
     target: &Target<'_>,
 ) -> Result<FieldValue<'static>, ConvertError> {
     let graph = target.graph;
-    if let Some(leaf) = leaf(value, name, graph) {
-        return leaf.map(FieldValue::value);
+    let leaf = match target.leaf {
+        Some(leaf) => Some(Cow::Borrowed(leaf)),
+        None => Leaf::of(name, graph).map(Cow::Owned),
+    };
+    if let Some(leaf) = leaf {
+        return leaf.convert(value).map(FieldValue::value);
     }
     if !value.is_object() {
         return Err(mismatch(name, value));
@@ -203,45 +209,90 @@ fn named(
     Ok(FieldValue::owned_any(node))
 }
 
-/// `value` as a value of the scalar or enum type `name` (not null: the caller has checked);
-/// `None` when `name` is an object type.
-pub fn leaf(value: &Value, name: &str, graph: &Graph) -> Option<Result<GqlValue, ConvertError>> {
-    Some(match (name, value) {
-        ("String" | "ID", Value::String(s)) => Ok(GqlValue::String(s.clone())),
-        ("ID", Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(GqlValue::String(n.to_string())),
-        ("Boolean", Value::Bool(b)) => Ok(GqlValue::Boolean(*b)),
-        ("Int", Value::Number(n)) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
-            Some(i) => Ok(GqlValue::from(i)),
-            None => Err(mismatch("Int (32-bit integer)", value)),
-        },
-        ("Float", Value::Number(n)) => match n.as_f64() {
-            Some(f) => Ok(GqlValue::from(f)),
-            None => Err(mismatch("Float", value)),
-        },
-        ("String" | "ID" | "Boolean" | "Int" | "Float", _) => Err(mismatch(name, value)),
-        (other, _) => {
-            if let Some(spec) = graph.enums.get(other) {
-                match value {
-                    Value::String(s) if spec.values.iter().any(|v| v == s) => {
-                        Ok(GqlValue::Enum(Name::new(s)))
+/// How a scalar or enum type's values are converted, decided once per field when the
+/// schema is built: a field's values then cost no type-name matching or lookup each.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Leaf {
+    String,
+    Id,
+    Boolean,
+    Int,
+    Float,
+    /// An enum: its name, and its values as GraphQL names.
+    Enum {
+        name: String,
+        values: Vec<Name>,
+    },
+    /// A custom scalar: any JSON passes.
+    Custom(String),
+}
+
+impl Leaf {
+    /// The conversion of type `name`; `None` when it is an object type.
+    pub fn of(name: &str, graph: &Graph) -> Option<Leaf> {
+        Some(match name {
+            "String" => Leaf::String,
+            "ID" => Leaf::Id,
+            "Boolean" => Leaf::Boolean,
+            "Int" => Leaf::Int,
+            "Float" => Leaf::Float,
+            other => {
+                if let Some(spec) = graph.enums.get(other) {
+                    Leaf::Enum {
+                        name: other.to_owned(),
+                        values: spec.values.iter().map(Name::new).collect(),
                     }
-                    _ => Err(ConvertError::Mismatch {
-                        expected: format!("{other} value"),
+                } else if graph.scalars.contains_key(other) {
+                    Leaf::Custom(other.to_owned())
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// `value` (not null: the caller has checked) as a value of this type.
+    pub fn convert(&self, value: &Value) -> Result<GqlValue, ConvertError> {
+        match (self, value) {
+            (Leaf::String | Leaf::Id, Value::String(s)) => Ok(GqlValue::String(s.clone())),
+            (Leaf::Id, Value::Number(n)) if n.is_i64() || n.is_u64() => {
+                Ok(GqlValue::String(n.to_string()))
+            }
+            (Leaf::Boolean, Value::Bool(b)) => Ok(GqlValue::Boolean(*b)),
+            (Leaf::Int, Value::Number(n)) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
+                Some(i) => Ok(GqlValue::from(i)),
+                None => Err(mismatch("Int (32-bit integer)", value)),
+            },
+            (Leaf::Float, Value::Number(n)) => match n.as_f64() {
+                Some(f) => Ok(GqlValue::from(f)),
+                None => Err(mismatch("Float", value)),
+            },
+            (Leaf::String, _) => Err(mismatch("String", value)),
+            (Leaf::Id, _) => Err(mismatch("ID", value)),
+            (Leaf::Boolean, _) => Err(mismatch("Boolean", value)),
+            (Leaf::Int, _) => Err(mismatch("Int", value)),
+            (Leaf::Float, _) => Err(mismatch("Float", value)),
+            (Leaf::Enum { name, values }, _) => {
+                let found = match value {
+                    Value::String(s) => values.iter().find(|v| v.as_str() == s),
+                    _ => None,
+                };
+                match found {
+                    Some(found) => Ok(GqlValue::Enum(found.clone())),
+                    None => Err(ConvertError::Mismatch {
+                        expected: format!("{name} value"),
                         found: kind(value),
                     }),
                 }
-            } else if graph.scalars.contains_key(other) {
-                // A custom scalar passes any JSON through; the common cases directly,
-                // without serde's round trip.
-                match value {
-                    Value::String(s) => Ok(GqlValue::String(s.clone())),
-                    Value::Bool(b) => Ok(GqlValue::Boolean(*b)),
-                    Value::Number(n) => Ok(GqlValue::Number(n.clone())),
-                    _ => GqlValue::from_json(value.clone()).map_err(|_| mismatch(other, value)),
-                }
-            } else {
-                return None;
             }
+            // A custom scalar passes any JSON through; the common cases directly, without
+            // serde's round trip.
+            (Leaf::Custom(name), _) => match value {
+                Value::String(s) => Ok(GqlValue::String(s.clone())),
+                Value::Bool(b) => Ok(GqlValue::Boolean(*b)),
+                Value::Number(n) => Ok(GqlValue::Number(n.clone())),
+                _ => GqlValue::from_json(value.clone()).map_err(|_| mismatch(name, value)),
+            },
         }
-    })
+    }
 }

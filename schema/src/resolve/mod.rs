@@ -155,6 +155,8 @@ pub struct FieldPlan {
     /// The field belongs to a root type (query, mutation, subscription): it has no
     /// parent object.
     pub root: bool,
+    /// The conversion of the field's type, when it is a scalar or an enum.
+    pub leaf: Option<convert::Leaf>,
 }
 
 /// The code of [`null_parent`].
@@ -513,6 +515,7 @@ fn convert_answer(
         graph: &plan.graph,
         source,
         entities: &data.entities,
+        leaf: plan.leaf.as_ref(),
     };
     let mut out = Vec::with_capacity(indices.len());
     for &index in indices {
@@ -644,6 +647,7 @@ fn convert_at(
         graph: &plan.graph,
         source,
         entities: &data.entities,
+        leaf: plan.leaf.as_ref(),
     };
     convert::to_field_value(value, at, &plan.field.ty, &target)
         .map_err(|error| bad_value(error, plan, source))
