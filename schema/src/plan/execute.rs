@@ -97,6 +97,16 @@ struct Kept {
     source: SourceName,
 }
 
+/// How a `@join` is answered.
+enum Joined {
+    /// Without a call or a future.
+    Done(Result<ConstValue, Nulled>),
+    /// From a held record, with calls below it.
+    Walk(Kept),
+    /// Through the entity's lookup, by this key.
+    Call(String),
+}
+
 /// Whether `record` holds what `below` reads of it directly: every projected field's
 /// path, and the keys its batched calls and joins start from (as
 /// [`crate::resolve::entities::covers_selection`] decides for async-graphql's executor).
@@ -380,42 +390,25 @@ impl Run<'_> {
         parent: Parent<'_>,
         here: &Path<'_>,
     ) -> Result<ConstValue, Nulled> {
-        let ty = &plan.field.ty;
-        if let Err(error) = check_auth(&plan.auth, &self.data.caller) {
-            return self.failed(error, field, ty, here);
-        }
-        let Some((parent, parent_source)) = parent else {
-            let error = coded("no parent object", "INTERNAL", None);
-            return self.failed(error, field, ty, here);
+        let key = match self.join_now(field, plan, key, entity, below, parent, here) {
+            Joined::Done(value) => return value,
+            Joined::Walk(kept) => {
+                let value = self
+                    .value(
+                        &kept.record,
+                        &plan.field.ty,
+                        Shape::of(plan, below),
+                        &kept.source,
+                        here,
+                    )
+                    .await;
+                return self.settle(value, field, plan, &kept.source, here);
+            }
+            Joined::Call(key) => key,
         };
-        let Some(key) = key_text(get_path(parent, key)) else {
-            let value = self.value_now(
-                &Value::Null,
-                ty,
-                Shape::of(plan, below),
-                parent_source,
-                here,
-            );
-            return self.converted(value, field, plan, parent_source, here);
-        };
-        let kept = self
-            .kept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(entity)
-            .and_then(|records| records.get(&key))
-            .cloned();
-        if let Some(kept) = kept
-            && below.is_none_or(|below| covers(below, &kept.record))
-        {
-            let value = self
-                .value(&kept.record, ty, Shape::of(plan, below), &kept.source, here)
-                .await;
-            return self.settle(value, field, plan, &kept.source, here);
-        }
         let Some((spec, cache)) = &plan.entity else {
             let error = coded("join without entity", "INTERNAL", None);
-            return self.failed(error, field, ty, here);
+            return self.failed(error, field, &plan.field.ty, here);
         };
         let rest = &spec.rest;
         let vars = Vars {
@@ -444,6 +437,52 @@ impl Run<'_> {
         };
         self.called(answer, &[], field, plan, below, &rest.source, here)
             .await
+    }
+
+    /// What of a `@join` needs no call: a missing key, a refused caller, or a record the
+    /// request holds that covers the selection (walked here when nothing below it calls a
+    /// service). Answered without a future, a reused join costs no memory in flight.
+    #[allow(clippy::too_many_arguments)]
+    fn join_now(
+        &self,
+        field: &Planned,
+        plan: &FieldPlan,
+        key: &[String],
+        entity: &str,
+        below: Option<&Selection>,
+        parent: Parent<'_>,
+        here: &Path<'_>,
+    ) -> Joined {
+        let ty = &plan.field.ty;
+        if let Err(error) = check_auth(&plan.auth, &self.data.caller) {
+            return Joined::Done(self.failed(error, field, ty, here));
+        }
+        let Some((parent, parent_source)) = parent else {
+            let error = coded("no parent object", "INTERNAL", None);
+            return Joined::Done(self.failed(error, field, ty, here));
+        };
+        let shape = Shape::of(plan, below);
+        let Some(key) = key_text(get_path(parent, key)) else {
+            let value = self.value_now(&Value::Null, ty, shape, parent_source, here);
+            return Joined::Done(self.converted(value, field, plan, parent_source, here));
+        };
+        let kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(entity)
+            .and_then(|records| records.get(&key))
+            .cloned();
+        match kept {
+            Some(kept) if below.is_none_or(|below| covers(below, &kept.record)) => {
+                if shape.calls() {
+                    return Joined::Walk(kept);
+                }
+                let value = self.value_now(&kept.record, ty, shape, &kept.source, here);
+                Joined::Done(self.settle(value, field, plan, &kept.source, here))
+            }
+            _ => Joined::Call(key),
+        }
     }
 
     /// A call's outcome as the field's value: its answer converted, or its failure
@@ -619,6 +658,22 @@ impl Run<'_> {
                     let mut values = Vec::with_capacity(below.fields.len());
                     let mut pending = Vec::new();
                     for (index, field) in below.fields.iter().enumerate() {
+                        if let Kind::Join {
+                            plan,
+                            key,
+                            entity,
+                            below,
+                        } = &field.kind
+                        {
+                            let here = Path::Key(path, field.key.as_str());
+                            let parent = Some((value, source));
+                            let below = below.as_ref();
+                            let now = self.join_now(field, plan, key, entity, below, parent, &here);
+                            if let Joined::Done(value) = now {
+                                values.push(value);
+                                continue;
+                            }
+                        }
                         if field.calls() {
                             values.push(Ok(ConstValue::Null));
                             let parent = Some((value, source));
