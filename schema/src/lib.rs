@@ -5,6 +5,8 @@
 //! - [`sdl`]: parse the file, collect the directives into a [`model::Graph`], validate it;
 //! - [`build`]: register the types and attach a resolver to every field;
 //! - [`resolve`]: what a resolver does: project JSON, call REST, join entities;
+//! - [`plan`]: the planned executor: a query planned once per text, its fields answered
+//!   by walking JSON without a resolver each (async-graphql's executor runs the rest);
 //! - [`fetch`]: talking to services: clients per source, batching loader, response cache;
 //! - [`live`]: subscriptions' upstream event streams, one connection shared per stream.
 
