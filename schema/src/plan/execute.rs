@@ -498,20 +498,29 @@ impl Run<'_> {
         source: &SourceName,
         here: &Path<'_>,
     ) -> Result<ConstValue, Nulled> {
-        let ty = &plan.field.ty;
         let value = match answer {
             Ok(answer) => {
                 self.answer(&answer, select, plan, below, source, here)
                     .await
             }
-            Err(error) => {
-                return match fallback_value(plan, self.data, &error) {
-                    Some(value) => Ok(value),
-                    None => self.failed(error, field, ty, here),
-                };
-            }
+            Err(error) => return self.upstream_failed(error, field, plan, here),
         };
         self.converted(value, field, plan, source, here)
+    }
+
+    /// A called field whose service failed: its `@fallback` when it has one, else the
+    /// field's error.
+    fn upstream_failed(
+        &self,
+        error: async_graphql::Error,
+        field: &Planned,
+        plan: &FieldPlan,
+        here: &Path<'_>,
+    ) -> Result<ConstValue, Nulled> {
+        match fallback_value(plan, self.data, &error) {
+            Some(value) => Ok(value),
+            None => self.failed(error, field, &plan.field.ty, here),
+        }
     }
 
     /// A called field's converted value, or its failure settled: a value that does not
@@ -526,11 +535,7 @@ impl Run<'_> {
     ) -> Result<ConstValue, Nulled> {
         match value {
             Err(Fail::Convert(error)) => {
-                let error = bad_value(error, plan, source);
-                match fallback_value(plan, self.data, &error) {
-                    Some(value) => Ok(value),
-                    None => self.failed(error, field, &plan.field.ty, here),
-                }
+                self.upstream_failed(bad_value(error, plan, source), field, plan, here)
             }
             value => self.settle(value, field, plan, source, here),
         }
