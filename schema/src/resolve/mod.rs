@@ -51,7 +51,7 @@ pub struct RequestData {
     /// Batched calls prepared once for all parents of a field (see [`FieldPlan::shared_batch`]).
     groups: Mutex<Vec<SharedGroup>>,
     /// Every field's plan, by type and field name, for prefetching a selection's children.
-    pub(crate) plans: Arc<Plans>,
+    plans: Arc<Plans>,
     /// Results loaded ahead for fields not resolved yet (see [`prefetch`]); `None` where
     /// two places of the query loaded the same call keeping different keys.
     prefetched: Mutex<HashMap<LoadKey, Option<Loaded>>>,

@@ -69,6 +69,18 @@ async fn shop_queries_answer_byte_for_byte_alike() {
         assert_eq!(with.status, without.status, "{case}");
         assert_eq!(with.text, without.text, "{case}");
     }
+    // A plan is made once per query text: later requests reuse it with their own
+    // variables (and a literal argument's plan is not shared with another text).
+    for offset in [7, 300, 7] {
+        let case = json!({"query": "query($o: Int!) { users(first: 3, offset: $o) { id name orders(first: 2) { id user { name } } } }", "variables": {"o": offset}});
+        let with = post(&planned.gateway, &case, &[]).await;
+        let without = post(&unplanned, &case, &[]).await;
+        assert_eq!(with.text, without.text, "{case}");
+        assert_eq!(
+            with.body["data"]["users"][0]["id"],
+            (offset + 1).to_string()
+        );
+    }
     // Several root fields: async-graphql orders them as they finish, the planned executor
     // as the query does (as the spec says); the values are the same.
     let roots = json!({"query": "{ a: user(id: 1) { name } b: user(id: 2) { name } products(first: 1) { sku } }"});
